@@ -1,0 +1,32 @@
+# Two set-up commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= demo_out
+
+.PHONY: demo test benchmarks clean
+
+$(VENV)/installed.stamp: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+test: $(VENV)/installed.stamp
+	$(PY) -m pytest -q tests
+
+# The main job on the embedded default (synthetic video, no download):
+# video -> codebook -> TFRecords -> PNG strips of clips.
+demo: $(VENV)/installed.stamp
+	$(PY) -m data_prep.make_synthetic --output_dir=$(DEMO_DIR)/synthetic --num_videos=8
+	$(PY) -m data_prep.fit_codebook --input=$(DEMO_DIR)/synthetic/videos \
+	    --output=$(DEMO_DIR)/codebook.npz
+	$(PY) -m data_prep.build_tfrecords --input=$(DEMO_DIR)/synthetic/videos \
+	    --codebook=$(DEMO_DIR)/codebook.npz --output_dir=$(DEMO_DIR)/clips --size=128
+	$(PY) -m data_prep.inspect_tfrecords --input='$(DEMO_DIR)/clips/*.tfrecord' \
+	    --output_dir=$(DEMO_DIR)/inspect
+	@echo "demo: clips in $(DEMO_DIR)/clips (manifest.json), strips in $(DEMO_DIR)/inspect/"
+
+clean:
+	rm -rf $(DEMO_DIR)

@@ -1,0 +1,60 @@
+r"""Builds sharded TFRecords of Lab-quantized training clips, without Apache Beam.
+
+Example (one machine, 2 processes):
+  python -m data_prep.build_tfrecords --input=../shared/data/unlabeled/videos \
+      --codebook=/tmp/codebook.npz --output_dir=/tmp/clips --workers=2
+
+Scale-out: run the same command on N machines with --num_shards=S and
+--shard_index=0..S-1 (each writes only its shard). Re-running skips finished
+shards; an interrupted shard is rewritten (temp file + rename). manifest.json
+lists every source with its clips or the reason it was skipped.
+Exits non-zero only when nothing could be written.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack.data import codebook as codebook_lib
+from colortrack.data import tfrecord_builder
+
+_INPUT = flags.DEFINE_string(
+    "input", None, "Folder(s), files or glob patterns of videos / frame folders (comma-separated).")
+_CODEBOOK = flags.DEFINE_string("codebook", None, "Codebook from data_prep.fit_codebook.")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for shards and manifests.")
+_FPS = flags.DEFINE_float("fps", 6.0, "Target frame rate of clips (paper: 6).")
+_SIZE = flags.DEFINE_integer("size", 256, "Frames are resized to size x size.")
+_CLIP_LEN = flags.DEFINE_integer("clip_len", 4, "Frames per clip (3 references + 1 target).")
+_CLIP_STRIDE = flags.DEFINE_integer("clip_stride", 0, "Frames between clip starts; 0: clip_len.")
+_NUM_SHARDS = flags.DEFINE_integer("num_shards", 0, "Total shards; 0: min(#sources, 16).")
+_SHARD_INDEX = flags.DEFINE_integer("shard_index", None, "Write only this shard (default: all).")
+_WORKERS = flags.DEFINE_integer("workers", 1, "Processes on this machine.")
+_FRAME_FOLDER_FPS = flags.DEFINE_float("frame_folder_fps", 24.0,
+                                       "Frame rate of frame folders (DAVIS: 24).")
+flags.mark_flags_as_required(["input", "codebook", "output_dir"])
+
+
+def main(argv):
+  del argv
+  config = tfrecord_builder.BuildConfig(
+      input_spec=_INPUT.value, codebook_path=_CODEBOOK.value, output_dir=_OUTPUT_DIR.value,
+      fps=_FPS.value, size=_SIZE.value, clip_len=_CLIP_LEN.value,
+      clip_stride=_CLIP_STRIDE.value, num_shards=_NUM_SHARDS.value,
+      shard_index=_SHARD_INDEX.value, workers=_WORKERS.value,
+      frame_folder_fps=_FRAME_FOLDER_FPS.value)
+  try:
+    summary = tfrecord_builder.build(config)
+  except (tfrecord_builder.BuildError, codebook_lib.CodebookError) as e:
+    logging.error("%s", e)
+    sys.exit(1)
+  if summary.clips_total == 0:
+    logging.error("no clips could be written from %s", _INPUT.value)
+    sys.exit(1)
+  if summary.manifest_path:
+    logging.info("all %d shards done; manifest: %s", summary.num_shards, summary.manifest_path)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,28 @@
+r"""Writes a few stored clips as PNG strips: gray input, colours from codes, RGB.
+
+Example:
+  python -m data_prep.inspect_tfrecords --input='/tmp/clips/*.tfrecord' \
+      --output_dir=/tmp/inspect
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack.data import inspect
+
+_INPUT = flags.DEFINE_string("input", None, "Glob of TFRecord shards (comma-separated ok).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the PNG strips.")
+_NUM_CLIPS = flags.DEFINE_integer("num_clips", 4, "How many clips to draw.")
+flags.mark_flags_as_required(["input", "output_dir"])
+
+
+def main(argv):
+  del argv
+  paths = inspect.write_strips(_INPUT.value, _OUTPUT_DIR.value, _NUM_CLIPS.value)
+  for path in paths:
+    logging.info("wrote %s", path)
+
+
+if __name__ == "__main__":
+  app.run(main)
