@@ -18,6 +18,7 @@ from colortrack.data import schema
 LIGHTNESS = "lightness"
 AB_CODES = "ab_codes"
 RGB = "rgb"
+AUGMENT_SEED = "augment_seed"  # int64 [2]: seed of the stateless augmentation of a clip
 _STORED_KEY = {LIGHTNESS: schema.LIGHTNESS_PNG, AB_CODES: schema.AB_CODES_PNG,
                RGB: schema.RGB_JPEG}
 
@@ -51,6 +52,8 @@ def decode_frames(features: Features, keys: Sequence[str], clip_len: int) -> Fea
   height = tf.cast(features[schema.HEIGHT], tf.int32)
   width = tf.cast(features[schema.WIDTH], tf.int32)
   out = {"video_id": features[schema.VIDEO_ID], "codebook_sha": features[schema.CODEBOOK_SHA]}
+  if AUGMENT_SEED in features:
+    out[AUGMENT_SEED] = features[AUGMENT_SEED]
   channels = {LIGHTNESS: 1, AB_CODES: 1, RGB: 3}
   for key in keys:
     frames = _decode_each(features[_STORED_KEY[key]][:clip_len], channels[key])
@@ -70,20 +73,23 @@ def _resize(frames: tf.Tensor, size: int, nearest: bool) -> tf.Tensor:
 
 
 def random_crop_flip(features: Features, keys: Sequence[str], image_size: int,
-                     scale_range: Tuple[float, float], seed: Optional[int] = None) -> Features:
+                     scale_range: Tuple[float, float]) -> Features:
   """One random square crop and one random flip, shared by all frames and keys.
 
   The crop side is a uniform fraction `scale_range` of the shorter image side;
-  the crop is resized to `image_size` (bilinear, codes nearest).
+  the crop is resized to `image_size` (bilinear, codes nearest). Randomness is
+  stateless, from `features[AUGMENT_SEED]` (int64 `[2]`): the same seed gives the
+  same crop, and the input iterator can be saved in a checkpoint.
   """
+  seeds = tf.random.experimental.stateless_split(features[AUGMENT_SEED], 4)
   reference = features[keys[0]]
   height, width = tf.shape(reference)[1], tf.shape(reference)[2]
   short = tf.cast(tf.minimum(height, width), tf.float32)
-  scale = tf.random.uniform([], scale_range[0], scale_range[1], seed=seed)
+  scale = tf.random.stateless_uniform([], seeds[0], scale_range[0], scale_range[1])
   side = tf.maximum(tf.cast(tf.round(short * scale), tf.int32), 1)
-  top = tf.random.uniform([], 0, height - side + 1, dtype=tf.int32, seed=seed)
-  left = tf.random.uniform([], 0, width - side + 1, dtype=tf.int32, seed=seed)
-  flip = tf.random.uniform([], seed=seed) < 0.5
+  top = tf.random.stateless_uniform([], seeds[1], 0, height - side + 1, dtype=tf.int32)
+  left = tf.random.stateless_uniform([], seeds[2], 0, width - side + 1, dtype=tf.int32)
+  flip = tf.random.stateless_uniform([], seeds[3]) < 0.5
   out = dict(features)
   for key in keys:
     frames = features[key]
@@ -142,17 +148,21 @@ def make_dataset(file_pattern: str, batch_size: int, keys: Sequence[str] = (LIGH
     dataset = dataset.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
   if is_training:
     dataset = dataset.shuffle(shuffle_buffer, seed=seed)
+    # A pair of int64 seeds per clip for stateless augmentation.
+    dataset = tf.data.Dataset.zip(dataset, tf.data.Dataset.random(seed=seed).batch(2))
+  else:
+    dataset = dataset.map(lambda serialized: (serialized, tf.zeros([2], tf.int64)))
   keys = tuple(keys)
-  steps = [functools.partial(parse_clip, keys=keys),
-           functools.partial(decode_frames, keys=keys, clip_len=clip_len)]
+  steps = [functools.partial(decode_frames, keys=keys, clip_len=clip_len)]
   if is_training:
     steps.append(functools.partial(random_crop_flip, keys=keys, image_size=image_size,
-                                   scale_range=scale_range, seed=seed))
+                                   scale_range=scale_range))
   else:
     steps.append(functools.partial(resize_frames, keys=keys, image_size=image_size))
 
-  def apply_steps(serialized):
-    features = serialized
+  def apply_steps(serialized, augment_seed):
+    features = parse_clip(serialized, keys)
+    features[AUGMENT_SEED] = augment_seed
     for step in steps:
       features = step(features)
     return {key: features[key] for key in keys}
@@ -161,3 +171,15 @@ def make_dataset(file_pattern: str, batch_size: int, keys: Sequence[str] = (LIGH
                         deterministic=not is_training)
   dataset = dataset.batch(batch_size, drop_remainder=is_training)
   return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def read_codebook(file_pattern: str):
+  """(centroids `[K, 2]`, sha) stored in the first clip of the dataset."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  files = sorted(tf.io.gfile.glob([p for p in file_pattern.split(",") if p]))
+  for path in files:
+    for serialized in tf.data.TFRecordDataset(path).take(1):
+      feature = tf.train.Example.FromString(serialized.numpy()).features.feature
+      centroids = np.array(feature[schema.CODEBOOK_CENTROIDS].float_list.value, np.float32)
+      return centroids.reshape(-1, 2), feature[schema.CODEBOOK_SHA].bytes_list.value[0].decode()
+  raise FileNotFoundError(f"{file_pattern}: no TFRecord file with a clip matches")

@@ -1,0 +1,1 @@
+"""ml_collections presets: `python -m train.train --config=colortrack/configs/NAME.py`."""

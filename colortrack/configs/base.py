@@ -1,0 +1,64 @@
+"""Defaults shared by every preset; presets override fields, never add them.
+
+The returned ConfigDict is locked, so `--config.trian.steps=...` (a typo) fails
+loudly instead of being silently ignored.
+"""
+
+import ml_collections
+from ml_collections import config_dict
+
+
+def get_base_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.method = "vondrick"  # the colorization tracker of Vondrick et al. 2018
+
+  config.data = ml_collections.ConfigDict()
+  # Glob(s) of TFRecords from data_prep.build_tfrecords (comma-separated).
+  config.data.train_pattern = config_dict.placeholder(str)
+  config.data.clip_len = 4  # 3 references + 1 target
+  config.data.image_size = 256  # frames fed to the model (after crop/resize)
+  config.data.crop_scale_min = 0.7  # random square crop, fraction of the short side
+  config.data.shuffle_buffer = 256
+  config.data.cycle_length = 8
+
+  config.model = ml_collections.ConfigDict()
+  config.model.encoder_widths = (64, 128, 256, 512)  # ResNet-18
+  config.model.encoder_blocks = (2, 2, 2, 2)
+  config.model.output_stride = 8  # 256x256 -> 32x32
+  config.model.head_width = 256
+  config.model.head_dilations = (1, 2, 4, 8)  # then a 1x1x1 projection: 5 layers
+  # 1: each frame's embedding depends on that frame alone (cacheable, streamable
+  # at tracking time); 3 mixes neighbouring frames as the paper's head does.
+  config.model.head_temporal_kernel = 1
+  config.model.embed_dim = 64
+  config.model.temperature = 1.0  # training temperature of the pointer
+  config.model.chunk_size = 1024  # target locations per pointer chunk (memory bound)
+
+  config.train = ml_collections.ConfigDict()
+  config.train.batch_size = 32  # global: per-replica x replicas
+  config.train.learning_rate = 1e-3
+  config.train.lr_drop_step = 60_000
+  config.train.lr_after_drop = 1e-4
+  config.train.num_steps = 400_000
+  config.train.log_every = 100
+  config.train.summary_every = 100
+  config.train.image_summary_every = 1000
+  config.train.checkpoint_every = 1000
+  config.train.keep_checkpoints = 3
+  config.train.seed = 0
+  # Save the input iterator (shuffle buffer included) in checkpoints, so a resumed
+  # run sees exactly the clips it would have seen. Costs about shuffle_buffer x
+  # 0.27 MB per checkpoint at 256x256; when off, a resumed run reseeds the data
+  # with the step instead (no clip order is replayed, but it is not the same).
+  config.train.checkpoint_input = True
+
+  config.runtime = ml_collections.ConfigDict()
+  # >1: split the CPU into this many logical devices and mirror over them
+  # (tests and debugging of multi-replica code on a CPU-only machine).
+  config.runtime.virtual_cpu_devices = 0
+  return config
+
+
+def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  config.lock()
+  return config

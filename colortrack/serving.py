@@ -1,0 +1,83 @@
+"""SavedModel export for serving: `embed` frames and `propagate` labels.
+
+Signatures:
+  embed(frames: uint8 [T, H, W, 3] RGB, any size)
+      -> embeddings float32 [T, ceil(H/s), ceil(W/s), D], s = output stride.
+         Gray (Lab L, in-graph via tensorflow-io's rgb_to_lab) is computed
+         inside; frames are padded at the bottom/right by edge replication to a
+         multiple of s, so cell (i, j) covers pixels [i*s, (i+1)*s) x [j*s, (j+1)*s).
+  propagate(target_embeddings [h, w, D], reference_embeddings [R, h, w, D],
+            reference_labels [R, h, w, C], temperature [])
+      -> labels float32 [h, w, C]: the pointer's copy of the labels.
+"""
+
+import os
+
+import tensorflow as tf
+
+from colortrack.data import color
+from colortrack.inference import propagation
+from colortrack.modeling import colorizer as colorizer_lib
+
+
+class TrackerModule(tf.Module):
+  """tf.Module wrapping a Colorizer with the serving signatures."""
+
+  def __init__(self, model: colorizer_lib.Colorizer, chunk_size: int = 4096):
+    super().__init__(name="colortrack")
+    self.model = model
+    self.stride = model.output_stride
+    self.chunk_size = chunk_size
+
+  def gray(self, frames):
+    """uint8 RGB `[T, H, W, 3]` -> padded model input `[T, H', W', 1]` in [-1, 1]."""
+    rgb = tf.cast(frames, tf.float32) / 255.0
+    lightness = color.rgb_to_lab_tf(rgb)[..., :1]
+    height, width = tf.shape(frames)[1], tf.shape(frames)[2]
+    pad_h = (-height) % self.stride
+    pad_w = (-width) % self.stride
+    lightness = tf.pad(lightness, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
+    return colorizer_lib.gray_input(lightness)
+
+  @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+  def embed(self, frames):
+    gray = self.gray(frames)
+    if self.model.head_temporal_kernel == 1:
+      # Frames are independent: each one is a clip of length 1.
+      embeddings = self.model(gray[:, None], training=False)[:, 0]
+    else:
+      embeddings = self.model(gray[None], training=False)[0]
+    return {"embeddings": embeddings}
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, None, None], tf.float32),
+      tf.TensorSpec([None, None, None, None], tf.float32),
+      tf.TensorSpec([None, None, None, None], tf.float32),
+      tf.TensorSpec([], tf.float32)])
+  def propagate(self, target_embeddings, reference_embeddings, reference_labels, temperature):
+    height, width = tf.shape(target_embeddings)[0], tf.shape(target_embeddings)[1]
+    dim = tf.shape(target_embeddings)[2]
+    num_labels = tf.shape(reference_labels)[-1]
+    labels = propagation.propagate(
+        tf.reshape(target_embeddings, [-1, dim]), tf.reshape(reference_embeddings, [-1, dim]),
+        tf.reshape(reference_labels, [-1, num_labels]), temperature, self.chunk_size)
+    return {"labels": tf.reshape(labels, [height, width, num_labels])}
+
+
+def directory_size_bytes(path: str) -> int:
+  return sum(os.path.getsize(os.path.join(root, name))
+             for root, _, names in os.walk(path) for name in names)
+
+
+def export(model: colorizer_lib.Colorizer, export_dir: str) -> TrackerModule:
+  """Writes the SavedModel (to a temp folder, renamed when complete)."""
+  module = TrackerModule(model)
+  tmp_dir = export_dir.rstrip("/") + ".tmp"
+  if tf.io.gfile.exists(tmp_dir):
+    tf.io.gfile.rmtree(tmp_dir)
+  tf.saved_model.save(module, tmp_dir, signatures={
+      "embed": module.embed, "propagate": module.propagate})
+  if tf.io.gfile.exists(export_dir):
+    tf.io.gfile.rmtree(export_dir)
+  tf.io.gfile.rename(tmp_dir, export_dir)
+  return module

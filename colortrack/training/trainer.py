@@ -1,0 +1,241 @@
+"""Training loop of the colorization tracker under tf.distribute.
+
+Everything lives in `workdir`: `config.json`, `checkpoints/` (model, optimizer,
+step, and the input iterator where tf.data can save it), `tensorboard/`.
+A killed run started again with the same workdir resumes from the last
+checkpoint at the same step.
+"""
+
+import json
+import logging
+import os
+import time
+from typing import Dict
+
+import ml_collections
+import numpy as np
+import tensorflow as tf
+import keras
+
+from colortrack.data import pipeline
+from colortrack.modeling import colorizer
+from colortrack.modeling import losses
+from colortrack.training import distribute
+from colortrack.training import summaries
+from colortrack.utils import files
+from colortrack.utils import progress as progress_lib
+
+CONFIG_NAME = "config.json"
+CHECKPOINT_DIR = "checkpoints"
+TENSORBOARD_DIR = "tensorboard"
+
+
+class TrainingError(ValueError):
+  """The run cannot start (missing data, incompatible workdir)."""
+
+
+def save_or_check_config(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Writes config.json; on resume, refuses a model that differs from the saved one."""
+  path = os.path.join(workdir, CONFIG_NAME)
+  current = json.loads(config.to_json_best_effort())
+  if os.path.exists(path):
+    with open(path) as f:
+      saved = json.load(f)
+    if saved.get("model") != current["model"] or saved.get("method") != current["method"]:
+      raise TrainingError(f"{path}: the workdir holds a different model "
+                          f"({saved.get('model')}); use a new --workdir")
+  files.write_json_atomic(path, current)
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, CONFIG_NAME)
+  if not os.path.exists(path):
+    raise TrainingError(f"{path}: no config.json; is this a colortrack training workdir?")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def build_model_from_config(config: ml_collections.ConfigDict) -> colorizer.Colorizer:
+  return colorizer.build_colorizer(config.model, config.data.clip_len, config.data.image_size)
+
+
+def restore_model(workdir: str) -> colorizer.Colorizer:
+  """The model of a training workdir with its latest checkpoint's weights."""
+  config = load_config(workdir)
+  model = build_model_from_config(config)
+  latest = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
+  if latest is None:
+    raise TrainingError(f"{workdir}: no checkpoint in {CHECKPOINT_DIR}/")
+  tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+  return model
+
+
+def _learning_rate(train_config: ml_collections.ConfigDict):
+  return keras.optimizers.schedules.PiecewiseConstantDecay(
+      [train_config.lr_drop_step], [train_config.learning_rate, train_config.lr_after_drop])
+
+
+class _Visualizer:
+  """Renders a fixed set of clips every few steps, so pictures are comparable over time."""
+
+  def __init__(self, config, centroids, points=((0.3, 0.3), (0.5, 0.6), (0.7, 0.4))):
+    dataset = pipeline.make_dataset(config.data.train_pattern, batch_size=2,
+                                    clip_len=config.data.clip_len,
+                                    image_size=config.data.image_size, is_training=False)
+    self.batch = next(iter(dataset))
+    self.centroids = centroids
+    self.stride = config.model.output_stride
+    grid = config.data.image_size // self.stride
+    self.points = np.array([[int(r * grid), int(c * grid)] for r, c in points])
+
+  def images(self, model) -> Dict[str, np.ndarray]:
+    lightness = self.batch[pipeline.LIGHTNESS]
+    grid_codes = colorizer.codes_at_feature_grid(self.batch[pipeline.AB_CODES], self.stride)
+    embeddings = model(colorizer.gray_input(lightness), training=False)
+    probs = colorizer.copy_target_colors(model, embeddings, grid_codes,
+                                         len(self.centroids))["probabilities"].numpy()
+    lightness, grid_codes, embeddings = (lightness.numpy()[..., 0], grid_codes.numpy(),
+                                         embeddings.numpy())
+    colour_rows, attention_rows = [], []
+    for b in range(lightness.shape[0]):
+      colour_rows.append(summaries.colorization_panel(
+          lightness[b, -1], grid_codes[b, -1], probs[b], self.centroids, self.stride))
+      refs = embeddings[b, :-1]  # [R, h, w, D]
+      queries = embeddings[b, -1][self.points[:, 0], self.points[:, 1]]  # [P, D]
+      logits = np.einsum("pd,rhwd->prhw", queries, refs) / model.temperature
+      flat = logits.reshape(len(queries), -1)
+      attention = np.exp(flat - flat.max(axis=1, keepdims=True))
+      attention = (attention / attention.sum(axis=1, keepdims=True)).reshape(logits.shape)
+      attention_rows.append(summaries.attention_panel(
+          lightness[b, :-1], lightness[b, -1], attention, self.points, self.stride))
+    return {"colorization/gray_true_predicted": np.stack(colour_rows),
+            "attention/target_then_references": np.stack(attention_rows)}
+
+
+def make_train_step(model: colorizer.Colorizer, optimizer: keras.optimizers.Optimizer,
+                    strategy: tf.distribute.Strategy, config: ml_collections.ConfigDict,
+                    num_clusters: int):
+  """A tf.function: (distributed iterator) -> global mean "loss" and "accuracy"."""
+  stride = config.model.output_stride
+  global_batch = config.train.batch_size
+
+  def step_fn(batch):
+    gray = colorizer.gray_input(batch[pipeline.LIGHTNESS])
+    grid_codes = colorizer.codes_at_feature_grid(batch[pipeline.AB_CODES], stride)
+    with tf.GradientTape() as tape:
+      embeddings = model(gray, training=True)
+      probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
+                                                   num_clusters)["probabilities"]
+      metrics = losses.colorization_loss(probabilities, grid_codes[:, -1])
+      # Sum over this replica's examples / global batch: the optimizer sums
+      # gradients over replicas, which then gives the global mean.
+      loss = tf.reduce_sum(metrics["loss"]) / global_batch
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    return {k: tf.reduce_sum(v) for k, v in metrics.items()}
+
+  @tf.function
+  def train_step(iterator):
+    per_replica = strategy.run(step_fn, args=(next(iterator),))
+    return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) / global_batch
+            for k, v in per_replica.items()}
+
+  return train_step
+
+
+def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
+  """Trains until `config.train.num_steps`; returns the last logged metrics."""
+  if not config.data.train_pattern:
+    raise TrainingError("config.data.train_pattern is required "
+                        "(--config.data.train_pattern='DIR/*.tfrecord')")
+  if config.data.image_size % config.model.output_stride:
+    raise TrainingError(f"config.data.image_size={config.data.image_size} must be a multiple "
+                        f"of config.model.output_stride={config.model.output_stride}")
+  strategy = distribute.get_strategy(config.runtime.virtual_cpu_devices)
+  os.makedirs(workdir, exist_ok=True)
+  save_or_check_config(config, workdir)
+  centroids, codebook_sha = pipeline.read_codebook(config.data.train_pattern)
+  num_clusters = len(centroids)
+  global_batch = config.train.batch_size
+  logging.info("training %s on %s (codebook %s, %d clusters), %d replica(s), global batch %d",
+               config.method, config.data.train_pattern, codebook_sha, num_clusters,
+               strategy.num_replicas_in_sync, global_batch)
+
+  with strategy.scope():
+    model = build_model_from_config(config)
+    optimizer = keras.optimizers.Adam(_learning_rate(config.train))
+    optimizer.build(model.trainable_variables)
+
+  checkpoint_dir = os.path.join(workdir, CHECKPOINT_DIR)
+  latest = tf.train.latest_checkpoint(checkpoint_dir)
+
+  def make_iterator(seed: int):
+    def dataset_fn(input_context):
+      return pipeline.make_dataset(
+          config.data.train_pattern, batch_size=global_batch, clip_len=config.data.clip_len,
+          image_size=config.data.image_size, is_training=True,
+          scale_range=(config.data.crop_scale_min, 1.0), input_context=input_context,
+          shuffle_buffer=config.data.shuffle_buffer, cycle_length=config.data.cycle_length,
+          seed=seed)
+    return iter(strategy.distribute_datasets_from_function(dataset_fn))
+
+  iterator = make_iterator(config.train.seed)
+  tracked = {"model": model, "optimizer": optimizer}
+  # tf.data saves single-device iterators only; a multi-replica DistributedIterator
+  # is not trackable.
+  if config.train.checkpoint_input and isinstance(iterator, tf.__internal__.tracking.Trackable):
+    tracked["iterator"] = iterator
+  else:
+    if config.train.checkpoint_input:
+      logging.info("the distributed input iterator cannot be checkpointed; a resumed run "
+                   "reseeds the data with the step instead")
+    if latest:  # CheckpointManager names checkpoints ckpt-<step>
+      iterator = make_iterator(config.train.seed + int(latest.rsplit("-", 1)[1]))
+  checkpoint = tf.train.Checkpoint(**tracked)
+  manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir,
+                                       max_to_keep=config.train.keep_checkpoints)
+  if manager.latest_checkpoint:
+    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    logging.info("resumed from %s at step %d", manager.latest_checkpoint,
+                 int(optimizer.iterations.numpy()))
+  train_step = make_train_step(model, optimizer, strategy, config, num_clusters)
+
+  writer = tf.summary.create_file_writer(os.path.join(workdir, TENSORBOARD_DIR))
+  visualizer = _Visualizer(config, centroids)
+  step = int(optimizer.iterations.numpy())
+  num_steps = config.train.num_steps
+  progress = progress_lib.Progress("train", num_steps - step, unit="steps", interval_s=0)
+  window_start, window_steps = time.monotonic(), 0
+  sums = {"loss": 0.0, "accuracy": 0.0}
+  last = {}
+  while step < num_steps:
+    metrics = train_step(iterator)
+    step += 1
+    window_steps += 1
+    for key in sums:
+      sums[key] += float(metrics[key])
+    if step % config.train.log_every == 0 or step == num_steps:
+      seconds = time.monotonic() - window_start
+      clips_per_s = window_steps * global_batch / max(seconds, 1e-9)
+      last = {k: v / window_steps for k, v in sums.items()}
+      last.update(clips_per_s=clips_per_s, step=step,
+                  learning_rate=float(optimizer.learning_rate.numpy()))
+      progress.update(window_steps, extra=(
+          f"step {step}, loss {last['loss']:.4f}, accuracy {last['accuracy']:.3f}, "
+          f"{clips_per_s:.2f} clips/s"), force=True)
+      with writer.as_default(step=step):
+        for key in ("loss", "accuracy", "learning_rate", "clips_per_s"):
+          tf.summary.scalar(f"train/{key}", last[key])
+      window_start, window_steps = time.monotonic(), 0
+      sums = {k: 0.0 for k in sums}
+    if step % config.train.image_summary_every == 0 or step == num_steps:
+      with writer.as_default(step=step):
+        for name, images in visualizer.images(model).items():
+          tf.summary.image(name, images, max_outputs=len(images))
+    if step % config.train.checkpoint_every == 0 or step == num_steps:
+      manager.save(checkpoint_number=step)
+  writer.flush()
+  logging.info("done: step %d in %s; checkpoints in %s, TensorBoard logdir %s", step,
+               workdir, os.path.join(workdir, CHECKPOINT_DIR),
+               os.path.join(workdir, TENSORBOARD_DIR))
+  return last

@@ -1,0 +1,36 @@
+r"""Trains a colortrack model.
+
+Example:
+  python -m train.train --config=colortrack/configs/tiny.py --workdir=/tmp/tiny \
+      --config.data.train_pattern='demo_out/clips/*.tfrecord'
+
+Any config field can be overridden with --config.<field>=<value>; the config
+is locked, so a misspelt field is an error. Re-running with the same --workdir
+resumes from the last checkpoint. TensorBoard: tensorboard --logdir=WORKDIR/tensorboard
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from colortrack.training import trainer
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Preset in colortrack/configs/.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Folder for checkpoints, logs and config.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  del argv
+  try:
+    trainer.train(_CONFIG.value, _WORKDIR.value)
+  except (trainer.TrainingError, FileNotFoundError) as e:
+    logging.error("%s", e)
+    sys.exit(1)
+
+
+if __name__ == "__main__":
+  app.run(main)
