@@ -17,7 +17,7 @@ test: $(VENV)/installed.stamp
 	$(PY) -m pytest -q tests
 
 # The main job on the embedded default (synthetic video, no download):
-# video -> codebook -> TFRecords -> PNG strips of clips.
+# video -> codebook -> TFRecords -> PNG strips -> a brief training run -> SavedModel.
 demo: $(VENV)/installed.stamp
 	$(PY) -m data_prep.make_synthetic --output_dir=$(DEMO_DIR)/synthetic --num_videos=8
 	$(PY) -m data_prep.fit_codebook --input=$(DEMO_DIR)/synthetic/videos \
@@ -26,7 +26,11 @@ demo: $(VENV)/installed.stamp
 	    --codebook=$(DEMO_DIR)/codebook.npz --output_dir=$(DEMO_DIR)/clips --size=128
 	$(PY) -m data_prep.inspect_tfrecords --input='$(DEMO_DIR)/clips/*.tfrecord' \
 	    --output_dir=$(DEMO_DIR)/inspect
-	@echo "demo: clips in $(DEMO_DIR)/clips (manifest.json), strips in $(DEMO_DIR)/inspect/"
+	$(PY) -m train.train --config=colortrack/configs/tiny.py --workdir=$(DEMO_DIR)/train \
+	    --config.data.train_pattern='$(DEMO_DIR)/clips/*.tfrecord' --config.train.num_steps=60
+	$(PY) -m train.export --workdir=$(DEMO_DIR)/train --export_dir=$(DEMO_DIR)/savedmodel
+	@echo "demo: clips in $(DEMO_DIR)/clips, strips in $(DEMO_DIR)/inspect/, SavedModel in $(DEMO_DIR)/savedmodel"
+	@echo "demo: TensorBoard: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
 
 clean:
 	rm -rf $(DEMO_DIR)

@@ -44,3 +44,9 @@ def hue_codebook(num_clusters: int = 8) -> codebook_lib.Codebook:
   angles = np.linspace(0, 2 * np.pi, num_clusters - 1, endpoint=False)
   ring = 40.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
   return codebook_lib.Codebook(np.concatenate([[[0.0, 0.0]], ring]).astype(np.float32))
+
+
+def make_temp_dir(name: str) -> str:
+  """A fresh folder for class-level fixtures (absltest's temp dirs are per test)."""
+  import tempfile  # pylint: disable=g-import-not-at-top
+  return tempfile.mkdtemp(prefix=f"colortrack_{name}_")

@@ -111,6 +111,6 @@ def copy_target_colors(model: Colorizer, embeddings, grid_codes, num_clusters: i
   target = ops.reshape(embeddings[:, -1], (batch, -1, dim))
   reference_labels = ops.reshape(ops.one_hot(grid_codes[:, :-1], num_clusters),
                                  (batch, -1, num_clusters))
-  probabilities = model.pointer(target, references, reference_labels, temperature)
+  probabilities = model.pointer(target, references, reference_labels, temperature=temperature)
   del frames
   return {"probabilities": ops.reshape(probabilities, (batch, height, width, num_clusters))}

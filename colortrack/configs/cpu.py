@@ -1,0 +1,38 @@
+r"""A colorization tracker that learns on this 2-core CPU in 1-3 hours.
+
+Command (clips from data_prep.build_tfrecords at 6 fps, 256x256):
+  python -m train.train --config=colortrack/configs/cpu.py --workdir=/tmp/cpu \
+      --config.data.train_pattern='/tmp/clips/*.tfrecord'
+
+Why these choices: a paper-size step (ResNet-18, 256x256, batch 32) takes
+minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
+  * 128x128 crops: 4x fewer pixels than 256x256; the network is fully
+    convolutional, so tracking still runs at the video's own resolution.
+  * Narrower ResNet (32-64-128-128, one block per stage) and a 128-wide head:
+    about 0.5 GMAC per frame instead of about 10; the embedding stays 64-d.
+  * Output stride 8 as in the paper (16x16 grid at 128x128).
+  * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
+Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
+1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000 steps take about 1.8 h.
+Tracking quality of a trained model: issue "A trained tracker" / BENCHMARKS.md.
+"""
+
+from colortrack.configs import base
+
+
+def get_config():
+  config = base.get_base_config()
+  config.data.image_size = 128
+  config.data.crop_scale_min = 0.5
+  config.data.shuffle_buffer = 128
+  config.model.encoder_widths = (32, 64, 128, 128)
+  config.model.encoder_blocks = (1, 1, 1, 1)
+  config.model.head_width = 128
+  config.train.batch_size = 16
+  config.train.num_steps = 6000
+  config.train.lr_drop_step = 4500
+  config.train.log_every = 20
+  config.train.summary_every = 20
+  config.train.image_summary_every = 250
+  config.train.checkpoint_every = 250
+  return base.lock(config)

@@ -1,0 +1,142 @@
+"""Training: one-step smoke runs on fake TFRecords, distribution, resume, export."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from colortrack import serving
+from colortrack.configs import tiny
+from colortrack.data import codebook as codebook_lib
+from colortrack.data import pipeline
+from colortrack.data import synthetic
+from colortrack.data import tfrecord_builder
+from colortrack.training import trainer
+from tests import testing_utils
+
+
+def build_synthetic_clips(root: str) -> str:
+  """~24 clips of 32x32 synthetic video; returns the TFRecord glob."""
+  videos = os.path.join(root, "videos")
+  for index in range(4):
+    video = synthetic.generate_video(index, num_frames=96, height=48, width=48)
+    synthetic.write_video_file(os.path.join(videos, f"v{index}.mp4"), video.frames, video.fps)
+  codebook_path = os.path.join(root, "codebook.npz")
+  tfrecord_builder.fit_codebook(videos, codebook_path, num_clusters=16, capacity=20_000)
+  tfrecord_builder.build(tfrecord_builder.BuildConfig(
+      input_spec=videos, codebook_path=codebook_path, output_dir=os.path.join(root, "clips"),
+      size=32, num_shards=2))
+  return os.path.join(root, "clips", "*.tfrecord")
+
+
+def tiny_config(pattern: str, **train_overrides):
+  config = tiny.get_config()
+  config.data.train_pattern = pattern
+  for key, value in train_overrides.items():
+    config.train[key] = value
+  return config
+
+
+class TrainingTest(tf.test.TestCase):
+
+  @classmethod
+  def setUpClass(cls):
+    super().setUpClass()
+    cls.root = os.path.join(testing_utils.make_temp_dir("training"))
+    cls.pattern = build_synthetic_clips(cls.root)
+
+  def test_loss_goes_down_on_synthetic_clips(self):
+    config = tiny_config(self.pattern)
+    strategy = tf.distribute.get_strategy()
+    centroids, _ = pipeline.read_codebook(self.pattern)
+    keras.utils.set_random_seed(0)
+    model = trainer.build_model_from_config(config)
+    optimizer = keras.optimizers.Adam(config.train.learning_rate)
+    iterator = iter(pipeline.make_dataset(self.pattern, batch_size=4, image_size=32, seed=0,
+                                          shuffle_buffer=16))
+    step = trainer.make_train_step(model, optimizer, strategy, config, len(centroids))
+    losses = [float(step(iterator)["loss"]) for _ in range(40)]
+    first, last = np.mean(losses[:8]), np.mean(losses[-8:])
+    # Chance level is about ln(16) = 2.77; copying colours must beat the start.
+    self.assertLess(last, first - 0.3, msg=f"losses: {np.round(losses, 2)}")
+
+  def test_train_checkpoints_and_resumes_at_saved_step(self):
+    workdir = os.path.join(self.root, "resume")
+    trainer.train(tiny_config(self.pattern, num_steps=4, checkpoint_every=2), workdir)
+    self.assertEqual(tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints")),
+                     os.path.join(workdir, "checkpoints", "ckpt-4"))
+    with self.assertLogs(level="INFO") as logs:
+      metrics = trainer.train(tiny_config(self.pattern, num_steps=6, checkpoint_every=2), workdir)
+    self.assertTrue(any("resumed from" in l and "at step 4" in l for l in logs.output))
+    self.assertEqual(metrics["step"], 6)
+    events = os.listdir(os.path.join(workdir, "tensorboard"))
+    self.assertNotEmpty([e for e in events if e.startswith("events.out")])
+
+  def test_workdir_with_another_model_is_refused(self):
+    workdir = os.path.join(self.root, "other_model")
+    trainer.train(tiny_config(self.pattern, num_steps=1), workdir)
+    config = tiny_config(self.pattern, num_steps=2)
+    config.model.embed_dim = 12
+    with self.assertRaisesRegex(trainer.TrainingError, "different model"):
+      trainer.train(config, workdir)
+
+  def test_missing_train_pattern(self):
+    with self.assertRaisesRegex(trainer.TrainingError, "train_pattern is required"):
+      trainer.train(tiny.get_config(), os.path.join(self.root, "nodata"))
+
+  def test_savedmodel_reload_equals_keras_model(self):
+    config = tiny_config(self.pattern)
+    model = trainer.build_model_from_config(config)
+    export_dir = os.path.join(self.root, "saved")
+    module = serving.export(model, export_dir)
+    loaded = tf.saved_model.load(export_dir)
+    frames = np.random.default_rng(0).integers(0, 256, size=(3, 37, 50, 3), dtype=np.uint8)
+    served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
+    # Padded to 40 x 56 -> 5 x 7 cells.
+    self.assertEqual(served.shape, (3, 5, 7, config.model.embed_dim))
+    expected = model(module.gray(tf.constant(frames))[:, None], training=False)[:, 0]
+    self.assertAllClose(served, expected, atol=1e-5)
+    labels = np.random.default_rng(1).uniform(size=(2, 5, 7, 3)).astype(np.float32)
+    propagated = loaded.signatures["propagate"](
+        target_embeddings=tf.constant(served[2]), reference_embeddings=tf.constant(served[:2]),
+        reference_labels=tf.constant(labels), temperature=tf.constant(0.5))["labels"]
+    pointer = model.pointer(served[2].reshape(1, -1, served.shape[-1]),
+                            served[:2].reshape(1, -1, served.shape[-1]),
+                            labels.reshape(1, -1, 3), temperature=0.5)
+    self.assertAllClose(propagated, np.reshape(pointer, (5, 7, 3)), atol=1e-5)
+    self.assertGreater(serving.directory_size_bytes(export_dir), 0)
+
+  def test_mirrored_over_two_cpus_and_export_binary(self):
+    # A fresh process: logical CPU devices must be set before TF initialises.
+    workdir = os.path.join(self.root, "mirrored")
+    result = subprocess.run(
+        [sys.executable, "-m", "train.train", "--config=colortrack/configs/tiny.py",
+         f"--workdir={workdir}", f"--config.data.train_pattern={self.pattern}",
+         "--config.runtime.virtual_cpu_devices=2", "--config.train.num_steps=3",
+         "--config.train.checkpoint_every=3"],
+        cwd=testing_utils.REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    self.assertIn("MirroredStrategy over 2 virtual CPU devices", result.stderr)
+    self.assertIn("step 3, loss", result.stderr)
+    self.assertTrue(os.path.exists(os.path.join(workdir, "checkpoints", "ckpt-3.index")))
+    result = subprocess.run(
+        [sys.executable, "-m", "train.export", f"--workdir={workdir}",
+         f"--export_dir={workdir}/saved"],
+        cwd=testing_utils.REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    self.assertIn("reloaded embed == Keras model", result.stderr)
+
+  def test_config_typo_fails_loudly(self):
+    result = subprocess.run(
+        [sys.executable, "-m", "train.train", "--config=colortrack/configs/tiny.py",
+         f"--workdir={self.root}/typo", "--config.trian.num_steps=3"],
+        cwd=testing_utils.REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    self.assertNotEqual(result.returncode, 0)
+    self.assertIn("trian", result.stderr)
+
+
+if __name__ == "__main__":
+  tf.test.main()
