@@ -17,7 +17,9 @@ test: $(VENV)/installed.stamp
 	$(PY) -m pytest -q tests
 
 # The main job on the embedded default (synthetic video, no download):
-# video -> codebook -> TFRecords -> PNG strips -> a brief training run -> SavedModel.
+# video -> codebook -> TFRecords -> strips -> brief training -> SavedModel ->
+# tracking with an overlay video -> J&F of the model next to identity and flow.
+DEMO_SEQUENCES = synthetic_000,synthetic_001,synthetic_002
 demo: $(VENV)/installed.stamp
 	$(PY) -m data_prep.make_synthetic --output_dir=$(DEMO_DIR)/synthetic --num_videos=8
 	$(PY) -m data_prep.fit_codebook --input=$(DEMO_DIR)/synthetic/videos \
@@ -27,9 +29,20 @@ demo: $(VENV)/installed.stamp
 	$(PY) -m data_prep.inspect_tfrecords --input='$(DEMO_DIR)/clips/*.tfrecord' \
 	    --output_dir=$(DEMO_DIR)/inspect
 	$(PY) -m train.train --config=colortrack/configs/tiny.py --workdir=$(DEMO_DIR)/train \
-	    --config.data.train_pattern='$(DEMO_DIR)/clips/*.tfrecord' --config.train.num_steps=60
+	    --config.data.train_pattern='$(DEMO_DIR)/clips/*.tfrecord' --config.train.num_steps=300 \
+	    --config.train.log_every=50
 	$(PY) -m train.export --workdir=$(DEMO_DIR)/train --export_dir=$(DEMO_DIR)/savedmodel
-	@echo "demo: clips in $(DEMO_DIR)/clips, strips in $(DEMO_DIR)/inspect/, SavedModel in $(DEMO_DIR)/savedmodel"
+	$(PY) -m colortrack.track --video=$(DEMO_DIR)/synthetic/videos/synthetic_000.mp4 \
+	    --mask=$(DEMO_DIR)/synthetic/davis/Annotations/480p/synthetic_000/00000.png \
+	    --output_dir=$(DEMO_DIR)/track --model=$(DEMO_DIR)/savedmodel --radius=4
+	for method in model identity flow; do \
+	  $(PY) -m eval.davis --davis_root=$(DEMO_DIR)/synthetic/davis --sequences=$(DEMO_SEQUENCES) \
+	      --results_dir=$(DEMO_DIR)/davis_$$method --method=$$method \
+	      --model=$(DEMO_DIR)/savedmodel --radius=4 --overwrite > /dev/null || exit 1; \
+	done
+	$(PY) -m eval.summarize --results_dirs=$(DEMO_DIR)/davis_model,$(DEMO_DIR)/davis_identity,$(DEMO_DIR)/davis_flow \
+	    --names=model,identity,flow
+	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4; SavedModel $(DEMO_DIR)/savedmodel"
 	@echo "demo: TensorBoard: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
 
 clean:

@@ -26,7 +26,8 @@ class TrackerModule(tf.Module):
   def __init__(self, model: colorizer_lib.Colorizer, chunk_size: int = 4096):
     super().__init__(name="colortrack")
     self.model = model
-    self.stride = model.output_stride
+    # Saved with the model so a loaded SavedModel knows its pixel <-> grid mapping.
+    self.stride = tf.Variable(model.output_stride, trainable=False, name="stride")
     self.chunk_size = chunk_size
 
   def gray(self, frames):
@@ -34,20 +35,25 @@ class TrackerModule(tf.Module):
     rgb = tf.cast(frames, tf.float32) / 255.0
     lightness = color.rgb_to_lab_tf(rgb)[..., :1]
     height, width = tf.shape(frames)[1], tf.shape(frames)[2]
-    pad_h = (-height) % self.stride
-    pad_w = (-width) % self.stride
+    stride = self.model.output_stride
+    pad_h = (-height) % stride
+    pad_w = (-width) % stride
     lightness = tf.pad(lightness, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
     return colorizer_lib.gray_input(lightness)
 
-  @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
-  def embed(self, frames):
+  def embed_frames(self, frames):
+    """uint8 RGB `[T, H, W, 3]` -> embeddings `[T, h, w, D]`."""
     gray = self.gray(frames)
     if self.model.head_temporal_kernel == 1:
       # Frames are independent: each one is a clip of length 1.
       embeddings = self.model(gray[:, None], training=False)[:, 0]
     else:
       embeddings = self.model(gray[None], training=False)[0]
-    return {"embeddings": embeddings}
+    return tf.cast(embeddings, tf.float32)
+
+  @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+  def embed(self, frames):
+    return {"embeddings": self.embed_frames(frames)}
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, None, None], tf.float32),

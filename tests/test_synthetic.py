@@ -32,7 +32,8 @@ class SyntheticTest(tf.test.TestCase):
     for t in range(30):
       for n in np.flatnonzero(video.visible[t]):
         x, y = video.keypoints[t, n]
-        self.assertEqual(video.masks[t, int(y), int(x)], n // synthetic.KEYPOINTS_PER_OBJECT + 1)
+        self.assertEqual(video.masks[t, int(round(y)), int(round(x))],
+                         n // synthetic.KEYPOINTS_PER_OBJECT + 1)
 
   def test_objects_leave_reenter_occlude_and_scale(self):
     # Over long videos, the generator must produce the hard cases it promises.
@@ -48,7 +49,7 @@ class SyntheticTest(tf.test.TestCase):
         if present.any() and area[present].max() > 2 * area[present].min():
           scaled = True
       centres = video.keypoints[:, ::synthetic.KEYPOINTS_PER_OBJECT]
-      inside = ((centres >= 0) & (centres < [64, 48])).all(-1)
+      inside = ((centres > -0.5) & (centres < [63.5, 47.5])).all(-1)
       hidden = inside & ~video.visible[:, ::synthetic.KEYPOINTS_PER_OBJECT]
       occluded |= bool(hidden.any())
     self.assertTrue(left_and_returned)

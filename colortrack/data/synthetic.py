@@ -7,8 +7,9 @@ they leave and re-enter. Textures are attached to the objects (stripes, checks,
 dots in two colours), so colour is a cue that can be tracked.
 
 Ground truth per frame: instance ids (0 background, 1..K objects, DAVIS-2017
-layout) and keypoints (3 per object, pixel x, y; visible when inside the frame
-and not occluded). Everything is a function of the seed.
+layout) and keypoints (3 per object, 0-based pixel x, y with pixel (c, r)
+centred at (c, r); visible when its pixel is inside the frame and shows its
+object). Everything is a function of the seed.
 
 `write_dataset` lays out:
   videos/<name>.mp4                               raw video (unlabeled training)
@@ -144,9 +145,8 @@ def generate_video(seed: int, num_frames: int = 48, height: int = 128, width: in
   pan_velocity = rng.uniform(-0.4, 0.4, size=2)
   pan_start = np.array([rng.uniform(0.3, 0.7) * width, rng.uniform(0.3, 0.7) * height])
   objects = [_make_object(rng, height, width) for _ in range(num_objects)]
+  # Pixel (c, r) is centred at (c, r): the keypoint convention of colortrack.
   grid_y, grid_x = np.mgrid[0:height, 0:width].astype(np.float32)
-  grid_x += 0.5  # pixel centres
-  grid_y += 0.5
 
   frames = np.zeros((num_frames, height, width, 3), np.uint8)
   ids = np.zeros((num_frames, height, width), np.uint8)
@@ -170,8 +170,9 @@ def generate_video(seed: int, num_frames: int = 48, height: int = 128, width: in
       keypoints[t, rows, 1] = centre[1] + sin * local[:, 0] + cos * local[:, 1]
     for n in range(keypoints.shape[1]):
       x, y = keypoints[t, n]
-      if 0 <= x < width and 0 <= y < height:
-        visible[t, n] = frame_ids[int(y), int(x)] == n // KEYPOINTS_PER_OBJECT + 1
+      col, row = int(round(x)), int(round(y))
+      if 0 <= col < width and 0 <= row < height:
+        visible[t, n] = frame_ids[row, col] == n // KEYPOINTS_PER_OBJECT + 1
     frames[t] = np.clip(image, 0, 255).astype(np.uint8)
     ids[t] = frame_ids
   return SyntheticVideo(frames, ids, keypoints, visible, fps)

@@ -200,3 +200,40 @@ class FrameReader:
         raise VideoReadError("no frames could be decoded (empty or corrupt file)")
     finally:
       capture.release()
+
+
+def source_from_path(path: str) -> VideoSource:
+  """A video file or a folder of frames; VideoReadError when it is neither."""
+  if os.path.isdir(path):
+    return VideoSource(path, is_frame_folder=True)
+  if os.path.isfile(path):
+    return VideoSource(path, is_frame_folder=False)
+  raise VideoReadError(f"{path}: no such video file or frame folder")
+
+
+def rgb_frames(source: VideoSource) -> Iterator[np.ndarray]:
+  """Every frame of `source` as uint8 RGB `[H, W, 3]`, streamed."""
+  for frame in FrameReader(source):
+    yield frame.rgb
+
+
+def rgb_images(paths) -> Iterator[np.ndarray]:
+  """uint8 RGB frames from a list of image files, streamed."""
+  for path in paths:
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    if bgr is None:
+      raise VideoReadError(f"{path}: unreadable image")
+    yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def frame_count_and_fps(source: VideoSource, frame_folder_fps: float = 24.0):
+  """(number of frames as the container reports it, fps); cheap, no decoding."""
+  if source.is_frame_folder:
+    return len(list_frame_files(source.path)[0]), frame_folder_fps
+  capture = cv2.VideoCapture(source.path)
+  try:
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+  finally:
+    capture.release()
+  return count, (fps if np.isfinite(fps) and 0 < fps <= 1000 else 30.0)

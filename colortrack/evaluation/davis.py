@@ -227,3 +227,74 @@ def evaluate(davis_root: str, results_dir: str,
     gt, pred = load_sequence(davis_root, results_dir, sequence)
     objects.extend(score_sequence(sequence, gt, pred))
   return DavisResults(objects)
+
+
+def write_csvs(results: DavisResults, output_dir: str) -> Dict[str, str]:
+  """The official toolkit's two files, plus every statistic per object."""
+  import csv  # pylint: disable=g-import-not-at-top
+  from colortrack.utils import files  # pylint: disable=g-import-not-at-top
+  paths = {}
+  tables = {
+      "global_results-val.csv": (list(GLOBAL_COLUMNS), [results.global_scores()]),
+      "per-sequence_results-val.csv": (
+          ["Sequence", "J-Mean", "F-Mean"],
+          [{"Sequence": r["object"], "J-Mean": r["J-Mean"], "F-Mean": r["F-Mean"]}
+           for r in results.per_object()]),
+      "per-object_results-val.csv": (["object"] + list(GLOBAL_COLUMNS[1:]),
+                                     results.per_object()),
+  }
+  for name, (columns, rows) in tables.items():
+    path = os.path.join(output_dir, name)
+    with files.atomic_output(path) as tmp_path:
+      with open(tmp_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+          writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v)
+                           for k, v in row.items()})
+    paths[name] = path
+  return paths
+
+
+def format_table(results: DavisResults) -> str:
+  scores = results.global_scores()
+  lines = ["  ".join(f"{c:>9}" for c in GLOBAL_COLUMNS),
+           "  ".join(f"{scores[c]:9.3f}" for c in GLOBAL_COLUMNS), "",
+           f"{'object':<24}{'J-Mean':>9}{'F-Mean':>9}"]
+  for row in results.per_object():
+    lines.append(f"{row['object']:<24}{row['J-Mean']:9.3f}{row['F-Mean']:9.3f}")
+  return "\n".join(lines)
+
+
+def predict(davis_root: str, results_dir: str, tracker, sequences: Sequence[str],
+            overwrite: bool = False, log_fn=None) -> Dict[str, float]:
+  """Writes palette PNG predictions per sequence; returns frames/s per sequence.
+
+  A sequence whose predictions are all present is skipped unless `overwrite`
+  (so an interrupted run resumes). Each PNG is written atomically.
+  """
+  import time  # pylint: disable=g-import-not-at-top
+  from colortrack.data import video_io  # pylint: disable=g-import-not-at-top
+  from colortrack.utils import progress as progress_lib  # pylint: disable=g-import-not-at-top
+  frame_counts = {s: len(os.listdir(frame_dir(davis_root, s))) for s in sequences}
+  progress = progress_lib.Progress("predict", sum(frame_counts.values()), unit="frames",
+                                   interval_s=0, **({"log_fn": log_fn} if log_fn else {}))
+  speeds = {}
+  for sequence in sequences:
+    out_dir = os.path.join(results_dir, sequence)
+    gt_paths = masks_lib.mask_paths(annotation_dir(davis_root, sequence))
+    done = os.path.isdir(out_dir) and all(
+        os.path.exists(os.path.join(out_dir, os.path.basename(p))) for p in gt_paths)
+    if done and not overwrite:
+      progress.update(frame_counts[sequence], extra=f"{sequence}: predictions exist, kept")
+      continue
+    first_ids = masks_lib.read_mask(gt_paths[0])
+    source = video_io.source_from_path(frame_dir(davis_root, sequence))
+    start = time.monotonic()
+    written = 0
+    for index, ids in enumerate(tracker.track_masks(video_io.rgb_frames(source), first_ids)):
+      masks_lib.write_mask(os.path.join(out_dir, f"{index:05d}.png"), ids)
+      written += 1
+    speeds[sequence] = written / max(time.monotonic() - start, 1e-9)
+    progress.update(written, extra=f"{sequence}: {speeds[sequence]:.1f} frames/s")
+  return speeds

@@ -1,8 +1,10 @@
 """Label propagation with the pointer, in TensorFlow, for any number of locations.
 
-`propagate` is what tracking and the exported SavedModel run: the pointer of
-`colortrack.modeling.layers.Pointer`, with dynamic shapes, memory bounded by
-chunking over target locations, and optional top-k sparsification.
+`propagate` (global) is what the exported SavedModel runs: the pointer of
+`colortrack.modeling.layers.Pointer` with dynamic shapes and memory bounded by
+chunking over target locations. `propagate_local` restricts each target cell
+to reference cells within `radius` cells in row and column of every reference
+frame. Both can keep only each row's top-k affinities (test-time options).
 """
 
 import tensorflow as tf
@@ -10,12 +12,12 @@ import tensorflow as tf
 
 def propagate(target, references, reference_labels, temperature, chunk_size: int = 4096,
               top_k: int = 0):
-  """Copies labels from reference locations to target locations.
+  """Copies labels from reference locations to target locations (global pointer).
 
   target `[N, D]`, references `[M, D]`, reference_labels `[M, C]`, temperature
   scalar. Returns `[N, C]` = softmax(target . references^T / temperature)
-  @ labels, with the softmax restricted to each row's `top_k` largest
-  affinities when `top_k > 0`. Affinity memory is `chunk_size x M` at a time.
+  @ labels, with the softmax over each row's `top_k` largest affinities when
+  `top_k > 0`. Affinity memory is `chunk_size x M` at a time.
   """
   target = tf.convert_to_tensor(target, tf.float32)
   references = tf.convert_to_tensor(references, tf.float32)
@@ -23,8 +25,9 @@ def propagate(target, references, reference_labels, temperature, chunk_size: int
   temperature = tf.cast(temperature, tf.float32)
   num_targets = tf.shape(target)[0]
   num_chunks = (num_targets + chunk_size - 1) // chunk_size
-  padded = tf.pad(target, [[0, num_chunks * chunk_size - num_targets], [0, 0]])
-  chunks = tf.reshape(padded, [num_chunks, chunk_size, tf.shape(target)[1]])
+  pad = num_chunks * chunk_size - num_targets
+  chunks = tf.reshape(tf.pad(target, [[0, pad], [0, 0]]),
+                      [num_chunks, chunk_size, tf.shape(target)[1]])
 
   def one_chunk(chunk):
     logits = tf.matmul(chunk, references, transpose_b=True) / temperature
@@ -38,3 +41,53 @@ def propagate(target, references, reference_labels, temperature, chunk_size: int
   labels = tf.map_fn(one_chunk, chunks,
                      fn_output_signature=tf.TensorSpec([chunk_size, None], tf.float32))
   return tf.reshape(labels, [-1, tf.shape(reference_labels)[1]])[:num_targets]
+
+def propagate_local(target, references, reference_labels, temperature, radius: int,
+                    top_k: int = 0, tile: int = 12):
+  """The pointer restricted to a (2 radius + 1)^2 window, on grids.
+
+  target `[h, w, D]`, references `[F, h, w, D]`, reference_labels `[F, h, w, C]`.
+  Returns `[h, w, C]`, equal to `propagate` with `radius`. Targets are
+  processed in `tile x tile` blocks; a block meets only the reference cells
+  within `radius` of it, so cost and memory grow with the window, not with
+  the frame (at 480p with radius 12: ~4x fewer affinities than whole rows).
+  """
+  target = tf.convert_to_tensor(target, tf.float32)
+  references = tf.convert_to_tensor(references, tf.float32)
+  reference_labels = tf.convert_to_tensor(reference_labels, tf.float32)
+  height, width, dim = target.shape
+  frames = references.shape[0]
+  num_labels = reference_labels.shape[-1]
+  radius = int(radius)
+  rows_out = []
+  for row0 in range(0, height, tile):
+    row1 = min(row0 + tile, height)
+    ref_row0, ref_row1 = max(0, row0 - radius), min(height, row1 + radius)
+    blocks = []
+    for col0 in range(0, width, tile):
+      col1 = min(col0 + tile, width)
+      ref_col0, ref_col1 = max(0, col0 - radius), min(width, col1 + radius)
+      queries = tf.reshape(target[row0:row1, col0:col1], [-1, dim])
+      keys = tf.reshape(references[:, ref_row0:ref_row1, ref_col0:ref_col1], [-1, dim])
+      values = tf.reshape(reference_labels[:, ref_row0:ref_row1, ref_col0:ref_col1],
+                          [-1, num_labels])
+      logits = tf.matmul(queries, keys, transpose_b=True) / temperature
+      # Window test from 1-D row/col indices broadcast to [queries, keys].
+      q_rows, q_cols = tf.meshgrid(tf.range(row0, row1), tf.range(col0, col1), indexing="ij")
+      k_rows, k_cols = tf.meshgrid(tf.range(ref_row0, ref_row1), tf.range(ref_col0, ref_col1),
+                                   indexing="ij")
+      k_rows = tf.tile(tf.reshape(k_rows, [-1]), [frames])
+      k_cols = tf.tile(tf.reshape(k_cols, [-1]), [frames])
+      inside = tf.logical_and(
+          tf.abs(tf.reshape(q_rows, [-1, 1]) - k_rows[None]) <= radius,
+          tf.abs(tf.reshape(q_cols, [-1, 1]) - k_cols[None]) <= radius)
+      logits = tf.where(inside, logits, tf.constant(-1e9, tf.float32))
+      if top_k > 0:
+        scores, indices = tf.math.top_k(logits, k=min(top_k, int(logits.shape[1])))
+        block = tf.einsum("nk,nkc->nc", tf.nn.softmax(scores, axis=-1),
+                          tf.gather(values, indices))
+      else:
+        block = tf.matmul(tf.nn.softmax(logits, axis=-1), values)
+      blocks.append(tf.reshape(block, [row1 - row0, col1 - col0, num_labels]))
+    rows_out.append(tf.concat(blocks, axis=1))
+  return tf.concat(rows_out, axis=0)

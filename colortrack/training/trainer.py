@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import ml_collections
 import numpy as np
@@ -59,10 +59,20 @@ def build_model_from_config(config: ml_collections.ConfigDict) -> colorizer.Colo
   return colorizer.build_colorizer(config.model, config.data.clip_len, config.data.image_size)
 
 
-def restore_model(workdir: str) -> colorizer.Colorizer:
-  """The model of a training workdir with its latest checkpoint's weights."""
+def restore_model(workdir: str, dtype_policy: Optional[str] = None) -> colorizer.Colorizer:
+  """The model of a training workdir with its latest checkpoint's weights.
+
+  `dtype_policy` (e.g. "mixed_bfloat16") builds the layers with that Keras
+  policy; weights stay float32, so the same checkpoint restores.
+  """
   config = load_config(workdir)
-  model = build_model_from_config(config)
+  previous = keras.mixed_precision.global_policy()
+  if dtype_policy:
+    keras.mixed_precision.set_global_policy(dtype_policy)
+  try:
+    model = build_model_from_config(config)
+  finally:
+    keras.mixed_precision.set_global_policy(previous)
   latest = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
   if latest is None:
     raise TrainingError(f"{workdir}: no checkpoint in {CHECKPOINT_DIR}/")

@@ -1,0 +1,105 @@
+"""Keypoint datasets for evaluation: JHMDB and BADJA, as lists of videos with GT.
+
+Coordinates are 0-based pixels, pixel (col c, row r) centred at (c, r).
+"""
+
+import dataclasses
+import glob
+import json
+import os
+from typing import List
+
+import numpy as np
+
+from colortrack.data import video_io
+
+
+class DatasetError(ValueError):
+  """A dataset folder or annotation file is not in the expected layout."""
+
+
+@dataclasses.dataclass
+class KeypointVideo:
+  name: str  # "<class>/<video>" (JHMDB) or "<sequence>" (BADJA)
+  frame_paths: List[str]  # the frames to track through, first = annotated
+  gt: np.ndarray  # [T, K, 2] x, y
+  visible: np.ndarray  # [T, K] bool: joint annotated and visible in that frame
+  annotated: np.ndarray  # [T] bool: frames that carry an annotation
+
+
+def is_badja(root: str) -> bool:
+  return os.path.isdir(os.path.join(root, "joint_annotations"))
+
+
+def jhmdb_videos(root: str, split: int = 1) -> List[KeypointVideo]:
+  """Test videos of split `split` (lines '<video>.avi 2' in splits/<class>_test_split<n>.txt)."""
+  import scipy.io  # pylint: disable=g-import-not-at-top
+  split_files = sorted(glob.glob(os.path.join(root, "splits", f"*_test_split{split}.txt")))
+  if not split_files:
+    raise DatasetError(f"{root}: no splits/*_test_split{split}.txt (not a JHMDB folder?)")
+  videos = []
+  for split_file in split_files:
+    action = os.path.basename(split_file)[:-len(f"_test_split{split}.txt")]
+    with open(split_file) as f:
+      entries = [line.split() for line in f if line.strip()]
+    for entry in entries:
+      if len(entry) != 2 or entry[1] != "2":
+        continue
+      video = os.path.splitext(entry[0])[0]
+      frame_dir = os.path.join(root, "Rename_Images", action, video)
+      mat_path = os.path.join(root, "joint_positions", action, video, "joint_positions.mat")
+      if not os.path.isdir(frame_dir) or not os.path.exists(mat_path):
+        raise DatasetError(f"{mat_path}: missing frames or joints for {action}/{video}")
+      try:
+        pos_img = scipy.io.loadmat(mat_path)["pos_img"]  # [2, 15, T], MATLAB 1-based
+      except (OSError, ValueError, KeyError) as e:
+        raise DatasetError(f"{mat_path}: cannot read pos_img ({e})") from e
+      frame_paths, _ = video_io.list_frame_files(frame_dir)
+      gt = np.transpose(pos_img, (2, 1, 0)).astype(np.float64) - 1.0
+      count = min(len(frame_paths), len(gt))
+      gt = gt[:count]
+      videos.append(KeypointVideo(f"{action}/{video}", frame_paths[:count], gt,
+                                  np.ones(gt.shape[:2], bool), np.ones(count, bool)))
+  return videos
+
+
+def badja_videos(root: str, frame_height: int = 480) -> List[KeypointVideo]:
+  """BADJA joints (row, col at 1080p) on the 480p DAVIS frames of `root/DAVIS`."""
+  scale = frame_height / 1080.0
+  videos = []
+  for json_path in sorted(glob.glob(os.path.join(root, "joint_annotations", "*.json"))):
+    sequence = os.path.splitext(os.path.basename(json_path))[0]
+    try:
+      with open(json_path) as f:
+        entries = json.load(f)
+      by_frame = {os.path.basename(e["image_path"]): e for e in entries}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+      raise DatasetError(f"{json_path}: not a BADJA joint file ({e})") from e
+    frame_dir = os.path.join(root, "DAVIS", "JPEGImages", f"{frame_height}p", sequence)
+    if not os.path.isdir(frame_dir):
+      raise DatasetError(f"{frame_dir}: frames of {sequence} not found")
+    frame_paths, _ = video_io.list_frame_files(frame_dir)
+    names = [os.path.basename(p) for p in frame_paths]
+    annotated_names = sorted(n for n in by_frame if n in names)
+    if not annotated_names:
+      raise DatasetError(f"{json_path}: no annotated frame matches a frame in {frame_dir}")
+    start = names.index(annotated_names[0])
+    frame_paths, names = frame_paths[start:], names[start:]
+    num_joints = len(entries[0]["joints"])
+    gt = np.zeros((len(names), num_joints, 2))
+    visible = np.zeros((len(names), num_joints), bool)
+    annotated = np.zeros(len(names), bool)
+    for t, name in enumerate(names):
+      if name in by_frame:
+        joints = np.asarray(by_frame[name]["joints"], np.float64) * scale  # (row, col)
+        gt[t] = joints[:, ::-1]
+        visible[t] = np.asarray(by_frame[name]["visibility"], bool)
+        annotated[t] = True
+    videos.append(KeypointVideo(sequence, frame_paths, gt, visible, annotated))
+  if not videos:
+    raise DatasetError(f"{root}: no joint_annotations/*.json")
+  return videos
+
+
+def load_videos(root: str) -> List[KeypointVideo]:
+  return badja_videos(root) if is_badja(root) else jhmdb_videos(root)

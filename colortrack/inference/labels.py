@@ -1,0 +1,69 @@
+"""Encoding masks and keypoints as per-location label channels, and decoding them back."""
+
+from typing import Tuple
+
+import numpy as np
+
+from colortrack.data import masks as masks_lib
+from colortrack.inference import grid as grid_lib
+
+
+def ids_to_onehot(ids: np.ndarray, object_ids: np.ndarray) -> np.ndarray:
+  """ids `[H, W]` -> float `[H, W, 1 + K]`: channel 0 background, k the k-th object.
+
+  Void (255) and ids not in `object_ids` count as background.
+  """
+  channels = [np.isin(ids, object_ids, invert=True)]
+  channels += [ids == object_id for object_id in object_ids]
+  return np.stack(channels, axis=-1).astype(np.float32)
+
+
+def onehot_to_ids(probabilities: np.ndarray, object_ids: np.ndarray) -> np.ndarray:
+  """Soft `[H, W, 1 + K]` -> ids `[H, W]` by argmax (0 = background)."""
+  lookup = np.concatenate([[0], object_ids]).astype(np.uint8)
+  return lookup[np.argmax(probabilities, axis=-1)]
+
+
+def harden(probabilities: np.ndarray) -> np.ndarray:
+  """One-hot of the argmax, same shape: hard propagation (MAST, Table 6)."""
+  return np.eye(probabilities.shape[-1], dtype=np.float32)[np.argmax(probabilities, axis=-1)]
+
+
+def keypoint_heatmaps(points: np.ndarray, grid_h: int, grid_w: int, stride: int,
+                      sigma_cells: float = 0.75) -> np.ndarray:
+  """Keypoints (x, y) pixels `[K, 2]` -> `[h, w, 1 + K]` on the grid.
+
+  Channel k + 1 is a Gaussian around keypoint k (sigma in grid cells, peak 1);
+  channel 0 (background) is 1 - the largest keypoint value, so every cell sums
+  to at most 1 + small overlap and the pointer has a category for "nothing".
+  """
+  centres = grid_lib.cell_centres(grid_h, grid_w, stride)
+  diff = (centres[None] - points[:, None, None, :]) / (sigma_cells * stride)
+  heat = np.exp(-0.5 * np.sum(diff * diff, axis=-1))  # [K, h, w]
+  heat = np.moveaxis(heat, 0, -1)
+  background = 1.0 - heat.max(axis=-1, keepdims=True)
+  return np.concatenate([background, heat], axis=-1).astype(np.float32)
+
+
+def decode_keypoints(heatmaps: np.ndarray, stride: int, initial_peaks: np.ndarray,
+                     top: int = 5, visibility_ratio: float = 0.3) -> Tuple[np.ndarray, np.ndarray]:
+  """Propagated `[h, w, 1 + K]` -> (points `[K, 2]` pixel x, y; visible `[K]`).
+
+  Position: mean of the centres of the `top` cells of each channel, weighted by
+  their values. Visible: the channel's peak is still at least
+  `visibility_ratio` x its first-frame peak; a keypoint that left the frame
+  has nowhere to be copied to and its peak fades.
+  """
+  h, w, channels = heatmaps.shape
+  centres = grid_lib.cell_centres(h, w, stride).reshape(-1, 2)
+  flat = heatmaps.reshape(-1, channels)[:, 1:]
+  order = np.argsort(-flat, axis=0)[:top]  # [top, K]
+  values = np.take_along_axis(flat, order, axis=0)
+  weights = values / np.maximum(values.sum(axis=0, keepdims=True), 1e-12)
+  points = np.einsum("tk,tkc->kc", weights, centres[order])
+  visible = values[0] >= visibility_ratio * np.maximum(initial_peaks, 1e-12)
+  return points.astype(np.float32), visible
+
+
+def first_mask_objects(ids: np.ndarray) -> np.ndarray:
+  return masks_lib.object_ids(ids)

@@ -1,0 +1,169 @@
+"""Tracking a user's video from a first-frame mask or keypoints, with outputs to disk.
+
+Outputs in `output_dir`:
+  masks/00000.png ...   palette PNGs (object ids as in the first mask)   [mask input]
+  keypoints.json        per frame, per keypoint: x, y, visible           [keypoint input]
+  overlay.mp4           the video with the result drawn on it
+Keypoint JSON input: {"keypoints": [{"x": .., "y": ..}, ...]}, or [[x, y], ...],
+or a colortrack keypoints.json / synthetic ground truth (its first frame is used).
+Coordinates are 0-based pixels, pixel (col c, row r) centred at (c, r).
+"""
+
+import itertools
+import json
+import os
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+
+from colortrack.data import masks as masks_lib
+from colortrack.data import video_io
+from colortrack.utils import files
+from colortrack.utils import progress as progress_lib
+
+_POINT_COLORS = masks_lib.davis_palette()[1:]
+
+
+class TrackInputError(ValueError):
+  """The video, mask or keypoints cannot be tracked; the message names the file."""
+
+
+def read_keypoints(path: str) -> np.ndarray:
+  """`[K, 2]` x, y from one of the JSON layouts in the module docstring."""
+  try:
+    with open(path) as f:
+      payload = json.load(f)
+    if isinstance(payload, dict) and "frames" in payload:
+      payload = payload["frames"][0]
+    if isinstance(payload, dict):
+      payload = payload["keypoints"]
+    points = [[p["x"], p["y"]] if isinstance(p, dict) else [p[0], p[1]] for p in payload]
+    points = np.asarray(points, np.float32).reshape(-1, 2)
+  except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
+    raise TrackInputError(f"{path}: not a keypoints JSON file ({e})") from e
+  if not len(points):
+    raise TrackInputError(f"{path}: no keypoints")
+  return points
+
+
+def draw_overlay(frame: np.ndarray, ids: Optional[np.ndarray] = None,
+                 points: Optional[np.ndarray] = None,
+                 visible: Optional[np.ndarray] = None) -> np.ndarray:
+  """RGB frame with objects tinted in the DAVIS palette and keypoints as dots."""
+  out = frame.astype(np.float32)
+  if ids is not None:
+    palette = masks_lib.davis_palette().astype(np.float32)
+    tinted = ids > 0
+    out[tinted] = 0.45 * out[tinted] + 0.55 * palette[ids[tinted]]
+    edges = cv2.morphologyEx((ids > 0).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
+    out[edges > 0] = 255
+  out = out.astype(np.uint8)
+  if points is not None:
+    radius = max(2, round(min(frame.shape[:2]) / 120))
+    for k, (x, y) in enumerate(points):
+      if visible is None or visible[k]:
+        color = tuple(int(c) for c in _POINT_COLORS[k % len(_POINT_COLORS)])
+        cv2.circle(out, (int(round(x)), int(round(y))), radius, color, -1, cv2.LINE_AA)
+  return out
+
+
+class _OverlayWriter:
+  """mp4 written to a temp file and renamed on close, so no half video is left."""
+
+  def __init__(self, path: str, fps: float, width: int, height: int):
+    self.path = path
+    self.tmp_path = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp.mp4")
+    self.writer = cv2.VideoWriter(self.tmp_path, cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                  (width, height))
+    if not self.writer.isOpened():
+      raise TrackInputError(f"{path}: OpenCV cannot write mp4 video here")
+
+  def write(self, rgb: np.ndarray) -> None:
+    self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+  def close(self) -> None:
+    self.writer.release()
+    os.replace(self.tmp_path, self.path)
+
+
+def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[str] = None,
+                keypoints_path: Optional[str] = None, write_overlay: bool = True,
+                log_fn: Optional[Callable[[str], None]] = None) -> dict:
+  """Tracks the first-frame annotation through the video; returns a summary dict."""
+  if (mask_path is None) == (keypoints_path is None):
+    raise TrackInputError("give exactly one of a first-frame mask or keypoints")
+  if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+    raise TrackInputError(f"{output_dir}: output_dir is a file, not a folder")
+  try:
+    source = video_io.source_from_path(video_path)
+    frames = video_io.rgb_frames(source)
+    first = next(frames)
+  except StopIteration as e:
+    raise TrackInputError(f"{video_path}: video has no frames") from e
+  except video_io.VideoReadError as e:
+    raise TrackInputError(f"{video_path}: {e}") from e
+  height, width = first.shape[:2]
+  total, fps = video_io.frame_count_and_fps(source)
+  os.makedirs(output_dir, exist_ok=True)
+  overlay = (_OverlayWriter(os.path.join(output_dir, "overlay.mp4"), fps, width, height)
+             if write_overlay else None)
+  progress = progress_lib.Progress("track", total or None, unit="frames",
+                                   **({"log_fn": log_fn} if log_fn else {}))
+  frame_buffer = []  # trackers consume frame t, then yield its result: the overlay's frame
+
+  def remember(stream):
+    for frame in stream:
+      frame_buffer.append(frame)
+      yield frame
+
+  all_frames = remember(itertools.chain([first], frames))
+  summary = {"video": video_path, "frames": 0, "width": width, "height": height}
+
+  if mask_path is not None:
+    try:
+      first_ids = masks_lib.read_mask(mask_path)
+    except masks_lib.MaskError as e:
+      raise TrackInputError(str(e)) from e
+    if first_ids.shape != (height, width):
+      raise TrackInputError(f"{mask_path}: mask is {first_ids.shape[1]}x{first_ids.shape[0]} "
+                            f"but the video's frames are {width}x{height}")
+    object_ids = masks_lib.object_ids(first_ids)
+    if not len(object_ids):
+      raise TrackInputError(f"{mask_path}: mask has no object (every pixel is background)")
+    summary["objects"] = [int(i) for i in object_ids]
+    for index, ids in enumerate(tracker.track_masks(all_frames, first_ids)):
+      masks_lib.write_mask(os.path.join(output_dir, "masks", f"{index:05d}.png"), ids)
+      if overlay:
+        overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids))
+      frame_buffer.clear()
+      summary["frames"] += 1
+      progress.update(1)
+  else:
+    points = read_keypoints(keypoints_path)
+    outside = np.flatnonzero((points[:, 0] < -0.5) | (points[:, 0] > width - 0.5) |
+                             (points[:, 1] < -0.5) | (points[:, 1] > height - 0.5))
+    if len(outside):
+      k = int(outside[0])
+      raise TrackInputError(f"{keypoints_path}: keypoint {k} at ({points[k, 0]:g}, "
+                            f"{points[k, 1]:g}) is outside the {width}x{height} frame")
+    results = []
+    for index, (frame_points, visible) in enumerate(
+        tracker.track_points(all_frames, points)):
+      results.append({"frame": index, "keypoints": [
+          {"x": float(x), "y": float(y), "visible": bool(v)}
+          for (x, y), v in zip(frame_points, visible)]})
+      if overlay:
+        overlay.write(draw_overlay(frame_buffer.pop(0), points=frame_points, visible=visible))
+      frame_buffer.clear()
+      summary["frames"] += 1
+      progress.update(1)
+    files.write_json_atomic(os.path.join(output_dir, "keypoints.json"),
+                            {"num_keypoints": int(len(points)), "frames": results})
+    summary["keypoints"] = int(len(points))
+  if overlay:
+    overlay.close()
+    summary["overlay"] = overlay.path
+  summary["seconds"] = progress.elapsed_s
+  progress.update(0, force=True)
+  return summary

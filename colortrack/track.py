@@ -1,0 +1,50 @@
+r"""Tracks objects or keypoints through your own video from a first-frame annotation.
+
+Examples:
+  python -m colortrack.track --video=clip.mp4 --mask=first_frame.png \
+      --output_dir=/tmp/tracked --model=/tmp/savedmodel
+  python -m colortrack.track --video=frames_dir/ --keypoints=first.json \
+      --output_dir=/tmp/tracked --method=flow
+
+--mask: a palette PNG (ids 1..K, DAVIS-2017) or a 0/255 PNG (DAVIS-2016), the
+size of the frames. --keypoints: JSON {"keypoints": [{"x": .., "y": ..}]} in
+0-based pixels. Writes masks/*.png or keypoints.json, and overlay.mp4.
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack import tracking_flags
+from colortrack.inference import embedder
+from colortrack.inference import track_video
+
+_VIDEO = flags.DEFINE_string("video", None, "Video file (mp4, avi, ...) or folder of frames.")
+_MASK = flags.DEFINE_string("mask", None, "First-frame mask PNG.")
+_KEYPOINTS = flags.DEFINE_string("keypoints", None, "First-frame keypoints JSON.")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the results.")
+_OVERLAY = flags.DEFINE_bool("overlay", True, "Also write overlay.mp4.")
+flags.mark_flags_as_required(["video", "output_dir"])
+flags.mark_flags_as_mutual_exclusive(["mask", "keypoints"], required=True)
+
+
+def main(argv):
+  del argv
+  try:
+    tracker = tracking_flags.make_tracker()
+    summary = track_video.track_video(
+        _VIDEO.value, _OUTPUT_DIR.value, tracker, mask_path=_MASK.value,
+        keypoints_path=_KEYPOINTS.value, write_overlay=_OVERLAY.value)
+  except (track_video.TrackInputError, embedder.ModelLoadError, ValueError) as e:
+    logging.error("%s", e)
+    sys.exit(1)
+  logging.info("tracked %d frames (%dx%d) with %s in %.1f s (%.1f frames/s); results in %s",
+               summary["frames"], summary["width"], summary["height"], tracker.name,
+               summary["seconds"], summary["frames"] / max(summary["seconds"], 1e-9),
+               _OUTPUT_DIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,62 @@
+r"""Predicts and scores DAVIS semi-supervised video object segmentation (J and F).
+
+Example (baseline, no model needed):
+  python -m eval.davis --davis_root=../shared/data/davis2016 \
+      --results_dir=/tmp/davis_flow --method=flow
+
+Writes predictions (palette PNGs) to RESULTS_DIR/<sequence>/, then the official
+toolkit's global_results-val.csv and per-sequence_results-val.csv (plus every
+statistic per object), prints the table, and writes jf_over_time.png and
+per_sequence.png. --score_only scores existing predictions without predicting.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack.data import masks as masks_lib
+from colortrack import tracking_flags as flags_common
+from colortrack.evaluation import davis
+from colortrack.evaluation import plots
+from colortrack.inference import embedder
+from colortrack.inference import trackers
+
+_DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS-2016 or DAVIS-2017 folder.")
+_RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and scores go.")
+_SEQUENCES = flags.DEFINE_list("sequences", [], "Sequences to use (default: ImageSets val).")
+_SCORE_ONLY = flags.DEFINE_bool("score_only", False, "Score existing predictions only.")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Predict again even if predictions exist.")
+flags.mark_flags_as_required(["davis_root", "results_dir"])
+
+
+def main(argv):
+  del argv
+  try:
+    sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
+    if not _SCORE_ONLY.value:
+      tracker = flags_common.make_tracker()
+      logging.info("predicting %d sequences with %s", len(sequences), tracker.name)
+      davis.predict(_DAVIS_ROOT.value, _RESULTS_DIR.value, tracker, sequences,
+                    overwrite=_OVERWRITE.value)
+    results = davis.evaluate(_DAVIS_ROOT.value, _RESULTS_DIR.value, sequences)
+  except (davis.EvaluationError, masks_lib.MaskError, embedder.ModelLoadError, ValueError) as e:
+    logging.error("%s", e)
+    sys.exit(1)
+  davis.write_csvs(results, _RESULTS_DIR.value)
+  name = flags_common.method_name()
+  plots.jf_over_time({name: results.per_frame_jf()},
+                     os.path.join(_RESULTS_DIR.value, "jf_over_time.png"))
+  rows = results.per_object()
+  plots.per_sequence_bars([r["object"] for r in rows],
+                          {name: [(r["J-Mean"] + r["F-Mean"]) / 2 for r in rows]},
+                          os.path.join(_RESULTS_DIR.value, "per_sequence.png"))
+  print(davis.format_table(results))
+  logging.info("J&F-Mean %.4f (%s); CSVs and plots in %s",
+               results.global_scores()["J&F-Mean"], name, _RESULTS_DIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,87 @@
+"""eval.davis, eval.summarize, eval.jhmdb and eval.colorize, run as a user runs them."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import tensorflow as tf
+
+from colortrack.data import synthetic
+from tests import testing_utils
+
+
+def run(module, *args):
+  return subprocess.run([sys.executable, "-m", module, *args], cwd=testing_utils.REPO_ROOT,
+                        capture_output=True, text=True, timeout=300, check=False)
+
+
+class EvalBinariesTest(tf.test.TestCase):
+
+  def test_davis_predict_score_resume_and_summarize(self):
+    root = self.create_tempdir().full_path
+    synthetic.write_dataset(root, num_videos=2, num_frames=8, height=48, width=64)
+    davis_root = os.path.join(root, "davis")
+    for method in ("identity", "flow"):
+      result = run("eval.davis", f"--davis_root={davis_root}", f"--results_dir={root}/{method}",
+                   f"--method={method}")
+      self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+      self.assertIn("J&F-Mean", result.stdout)
+      for name in ("global_results-val.csv", "per-sequence_results-val.csv",
+                   "jf_over_time.png", "per_sequence.png"):
+        self.assertTrue(os.path.exists(os.path.join(root, method, name)), name)
+    # A second run keeps the existing predictions (resume) and scores the same.
+    again = run("eval.davis", f"--davis_root={davis_root}", f"--results_dir={root}/flow",
+                "--method=flow")
+    self.assertIn("predictions exist, kept", again.stderr)
+    summary = run("eval.summarize", f"--results_dirs={root}/identity,{root}/flow")
+    self.assertEqual(summary.returncode, 0, msg=summary.stderr[-2000:])
+    lines = summary.stdout.strip().splitlines()
+    self.assertEqual([l.split()[0] for l in lines], ["method", "identity", "flow"])
+    with open(os.path.join(root, "flow", "global_results-val.csv")) as f:
+      flow_jf = float(next(csv.DictReader(f))["J&F-Mean"])
+    self.assertAlmostEqual(float(lines[2].split()[1]), flow_jf, places=3)
+
+  def test_davis_model_without_model_flag_is_one_clear_error(self):
+    root = self.create_tempdir().full_path
+    synthetic.write_dataset(root, num_videos=1, num_frames=4, height=32, width=32)
+    result = run("eval.davis", f"--davis_root={root}/davis", f"--results_dir={root}/r")
+    self.assertEqual(result.returncode, 1)
+    self.assertIn("--method=model needs --model", result.stderr)
+
+  def test_jhmdb_flow_on_shared_data(self):
+    if not testing_utils.has_shared():
+      self.skipTest(testing_utils.SHARED_MISSING_REASON)
+    out = self.create_tempdir().full_path
+    result = run("eval.jhmdb", f"--jhmdb_root={testing_utils.shared_path('data', 'jhmdb')}",
+                 f"--results_dir={out}", "--method=flow")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    with open(os.path.join(out, "pck.csv")) as f:
+      rows = list(csv.DictReader(f))
+    # The golden flow predictions were made the same way: PCK@0.1 = 40.17.
+    self.assertAlmostEqual(float(rows[-1]["PCK@0.1"]), 40.17094, places=3)
+
+  def test_colorize_with_a_trained_workdir(self):
+    root = self.create_tempdir().full_path
+    from tests import test_training  # pylint: disable=g-import-not-at-top
+    pattern = test_training.build_synthetic_clips(root)
+    workdir = os.path.join(root, "work")
+    result = run("train.train", "--config=colortrack/configs/tiny.py", f"--workdir={workdir}",
+                 f"--config.data.train_pattern={pattern}", "--config.train.num_steps=2")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    video = synthetic.generate_video(1, num_frames=5, height=48, width=64)
+    video_path = os.path.join(root, "v.mp4")
+    synthetic.write_video_file(video_path, video.frames, 24.0)
+    result = run("eval.colorize", f"--video={video_path}", f"--output_dir={root}/col",
+                 f"--model={workdir}", "--radius=3")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    with open(os.path.join(root, "col", "colorize.json")) as f:
+      scores = json.load(f)
+    self.assertEqual(scores["frames"], 5)
+    self.assertGreater(scores["mean_ab_error"], 0.0)
+    self.assertTrue(os.path.exists(os.path.join(root, "col", "colorize.mp4")))
+
+
+if __name__ == "__main__":
+  tf.test.main()

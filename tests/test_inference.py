@@ -1,0 +1,261 @@
+"""Label propagation: grid mapping, the local pointer, trackers, and the track command."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import tensorflow as tf
+from absl.testing import parameterized
+
+from colortrack.data import masks
+from colortrack.data import synthetic
+from colortrack.inference import grid
+from colortrack.inference import labels
+from colortrack.inference import propagation
+from colortrack.inference import track_video
+from colortrack.inference import trackers
+from tests import testing_utils
+
+STRIDE = 8
+
+
+class CellContentEmbedder:
+  """Oracle embedder: a cell's embedding is its own pixels, normalized.
+
+  Two cells match exactly (dot product 1) only where their content is the
+  same, so on a texture translated by whole cells the pointer must copy every
+  label from the cell the content came from.
+  """
+
+  stride = STRIDE
+
+  def __call__(self, frames):
+    t, height, width, _ = frames.shape
+    cells = frames.reshape(t, height // STRIDE, STRIDE, width // STRIDE, STRIDE, 3)
+    cells = cells.transpose(0, 1, 3, 2, 4, 5).reshape(t, height // STRIDE, width // STRIDE, -1)
+    cells = cells.astype(np.float32) - 127.5
+    return cells / np.linalg.norm(cells, axis=-1, keepdims=True)
+
+
+def through_grid(ids: np.ndarray) -> np.ndarray:
+  """What a mask becomes after pixels -> grid -> pixels (no motion)."""
+  object_ids = masks.object_ids(ids)
+  onehot = labels.ids_to_onehot(ids, object_ids)
+  soft = grid.grid_to_pixels(grid.pixels_to_grid(onehot, STRIDE), STRIDE, *ids.shape)
+  return labels.onehot_to_ids(soft, object_ids)
+
+
+def textured_shift_video(num_frames=4, shift_cells=1, height=48, width=64, seed=0):
+  """Random texture moving right by `shift_cells` cells per frame (circularly)."""
+  rng = np.random.default_rng(seed)
+  texture = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+  return [np.roll(texture, STRIDE * shift_cells * t, axis=1) for t in range(num_frames)]
+
+
+class GridTest(tf.test.TestCase):
+
+  def test_pixels_to_grid_averages_cells_and_pads_with_edge(self):
+    labels_full = np.zeros((10, 16, 1), np.float32)
+    labels_full[:8, :8] = 1.0
+    labels_full[8:, 8:] = 1.0
+    out = grid.pixels_to_grid(labels_full, STRIDE)
+    # Rows 8-9 are padded to 16 by repeating row 9: cell (1, 1) is all ones.
+    self.assertAllClose(out[..., 0], [[1.0, 0.0], [0.0, 1.0]])
+
+  def test_cell_centres_golden(self):
+    # 0-based pixel centres: cell j spans pixels 8j..8j+7, centre 8j + 3.5.
+    self.assertAllClose(grid.cell_centres(1, 2, STRIDE)[0], [[3.5, 3.5], [11.5, 3.5]])
+
+  def test_grid_to_pixels_keeps_block_edges_and_rounds_corners(self):
+    ids = np.zeros((32, 32), np.uint8)
+    ids[8:24, 16:32] = 1
+    back = through_grid(ids)
+    # Bilinear between cell centres puts edges exactly on cell borders; at a
+    # convex corner both weights are 0.5625 and 0.5625^2 < 0.5, so the corner
+    # pixels within 3 px of it round off.
+    near_corner = np.zeros_like(ids, bool)
+    for row, col in ((8, 16), (23, 16)):
+      near_corner[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4] = True
+    self.assertAllEqual(back[~near_corner], ids[~near_corner])
+    self.assertAllEqual(back[[8, 23], 16], [0, 0])  # the rounded corners
+
+  def test_keypoint_heatmap_round_trip(self):
+    points = np.array([[13.5, 20.0], [40.0, 5.0]], np.float32)
+    heat = labels.keypoint_heatmaps(points, 6, 8, STRIDE)
+    peaks = heat[..., 1:].reshape(-1, 2).max(axis=0)
+    decoded, visible = labels.decode_keypoints(heat, STRIDE, peaks, top=5)
+    self.assertAllClose(decoded, points, atol=2.5)
+    self.assertAllEqual(visible, [True, True])
+    faded = heat.copy()
+    faded[..., 2] *= 0.1  # keypoint 1 has left: its peak fades
+    self.assertAllEqual(labels.decode_keypoints(faded, STRIDE, peaks)[1], [True, False])
+
+
+class LocalPointerTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters((1, 0, 4), (2, 3, 5), (3, 5, 3), (50, 0, 7))
+  def test_equals_brute_force(self, radius, top_k, tile):
+    rng = np.random.default_rng(radius)
+    h, w, frames, dim = 7, 9, 2, 5
+    target = rng.normal(size=(h, w, dim)).astype(np.float32)
+    refs = rng.normal(size=(frames, h, w, dim)).astype(np.float32)
+    values = rng.uniform(size=(frames, h, w, 3)).astype(np.float32)
+    out = propagation.propagate_local(target, refs, values, 0.7, radius, top_k, tile).numpy()
+    # Brute force: every (target, reference) pair, masked outside the window.
+    rows, cols = np.mgrid[0:h, 0:w]
+    expected = np.zeros((h, w, 3))
+    for i in range(h):
+      for j in range(w):
+        inside = (np.abs(rows - i) <= radius) & (np.abs(cols - j) <= radius)
+        logits = np.einsum("d,fhwd->fhw", target[i, j], refs)[:, inside].ravel() / 0.7
+        vals = values[:, inside].reshape(-1, 3)
+        if top_k:
+          keep = np.argsort(-logits)[:top_k]
+          logits, vals = logits[keep], vals[keep]
+        weights = np.exp(logits - logits.max())
+        expected[i, j] = weights @ vals / weights.sum()
+    self.assertAllClose(out, expected, atol=1e-5)
+
+  def test_huge_radius_equals_global_pointer(self):
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(4, 5, 3)).astype(np.float32)
+    refs = rng.normal(size=(2, 4, 5, 3)).astype(np.float32)
+    values = rng.uniform(size=(2, 4, 5, 2)).astype(np.float32)
+    local = propagation.propagate_local(target, refs, values, 0.5, 100, 0)
+    dense = propagation.propagate(target.reshape(-1, 3), refs.reshape(-1, 3),
+                                  values.reshape(-1, 2), 0.5)
+    self.assertAllClose(np.reshape(local, (-1, 2)), dense, atol=1e-6)
+
+
+class TrackerTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.named_parameters(
+      ("global", trackers.PropagationConfig(temperature=0.01)),
+      ("local_top1", trackers.PropagationConfig(temperature=0.5, top_k=1, radius=2)),
+      ("hard", trackers.PropagationConfig(temperature=0.01, hard=True, window=1)))
+  def test_shifted_texture_shifts_the_mask(self, config):
+    frames = textured_shift_video()
+    first = np.zeros((48, 64), np.uint8)
+    first[8:24, 8:24] = 1  # both objects stay inside the frame for 3 shifts
+    first[32:48, 24:32] = 2
+    tracker = trackers.PointerTracker(CellContentEmbedder(), config)
+    predicted = list(tracker.track_masks(iter(frames), first))
+    self.assertAllEqual(predicted[0], first)
+    for t in range(1, len(frames)):
+      expected = np.roll(through_grid(first), STRIDE * t, axis=1)
+      # Texture wraps around: the t cells that entered on the left have their
+      # source at the far right, outside a local window (global finds it).
+      start = STRIDE * (t + 1) if config.radius else 0
+      self.assertAllEqual(predicted[t][:, start:], expected[:, start:], msg=f"frame {t}")
+
+  def test_shifted_texture_shifts_keypoints(self):
+    frames = textured_shift_video(num_frames=3)
+    points = np.array([[20.0, 12.0], [35.5, 27.5]], np.float32)
+    tracker = trackers.PointerTracker(CellContentEmbedder(),
+                                      trackers.PropagationConfig(temperature=0.01))
+    for t, (tracked, visible) in enumerate(tracker.track_points(iter(frames), points)):
+      self.assertAllClose(tracked, points + [STRIDE * t, 0], atol=2.5, msg=f"frame {t}")
+      self.assertAllEqual(visible, [True, True])
+
+  def test_scale_half_tracks_at_coarser_grid(self):
+    frames = [np.repeat(np.repeat(f, 2, 0), 2, 1) for f in textured_shift_video()]
+    first = np.zeros((96, 128), np.uint8)
+    first[16:64, 32:80] = 1
+    tracker = trackers.PointerTracker(
+        CellContentEmbedder(), trackers.PropagationConfig(temperature=0.01, scale=0.5))
+    predicted = list(tracker.track_masks(iter(frames), first))
+    # Frame 0 twice: what the scaled grid round trip makes of the mask, unmoved.
+    static = list(tracker.track_masks(iter([frames[0], frames[0]]), first))[1]
+    self.assertGreater(np.mean(static == first), 0.97)
+    # Two frames later the content moved 2 x 16 full-resolution pixels.
+    self.assertAllEqual(predicted[2], np.roll(static, 2 * 2 * STRIDE, axis=1))
+
+  def test_identity_repeats_and_flow_follows_motion(self):
+    frames = textured_shift_video(num_frames=3, shift_cells=0)
+    frames = [np.roll(frames[0], 2 * t, axis=1) for t in range(3)]  # 2 px per frame
+    first = np.zeros((48, 64), np.uint8)
+    first[12:36, 16:44] = 1
+    identity = list(trackers.IdentityTracker().track_masks(iter(frames), first))
+    self.assertAllEqual(identity[2], first)
+    flow = list(trackers.FlowTracker().track_masks(iter(frames), first))
+    moved = np.roll(first, 4, axis=1)
+    iou = np.sum((flow[2] == 1) & (moved == 1)) / np.sum((flow[2] == 1) | (moved == 1))
+    self.assertGreater(iou, 0.9)
+    points = list(trackers.FlowTracker().track_points(iter(frames), np.array([[30.0, 24.0]])))
+    self.assertAllClose(points[2][0], [[34.0, 24.0]], atol=1.0)
+
+
+class TrackVideoTest(tf.test.TestCase):
+
+  def setUp(self):
+    super().setUp()
+    self.root = self.create_tempdir().full_path
+    self.video = synthetic.generate_video(4, num_frames=6, height=48, width=64)
+    self.video_path = os.path.join(self.root, "v.mp4")
+    synthetic.write_video_file(self.video_path, self.video.frames, 24.0)
+    self.mask_path = os.path.join(self.root, "first.png")
+    masks.write_mask(self.mask_path, self.video.masks[0])
+
+  def test_masks_and_overlay(self):
+    out = os.path.join(self.root, "out")
+    summary = track_video.track_video(self.video_path, out, trackers.IdentityTracker(),
+                                      mask_path=self.mask_path)
+    self.assertEqual(summary["frames"], 6)
+    self.assertLen(os.listdir(os.path.join(out, "masks")), 6)
+    self.assertAllEqual(masks.read_mask(os.path.join(out, "masks", "00005.png")),
+                        self.video.masks[0])
+    self.assertGreater(os.path.getsize(os.path.join(out, "overlay.mp4")), 0)
+
+  def test_keypoints_json(self):
+    keypoints_path = os.path.join(self.root, "kp.json")
+    with open(keypoints_path, "w") as f:
+      json.dump({"keypoints": [{"x": 10, "y": 20}, {"x": 30.5, "y": 5}]}, f)
+    out = os.path.join(self.root, "kp_out")
+    track_video.track_video(self.video_path, out, trackers.IdentityTracker(),
+                            keypoints_path=keypoints_path)
+    with open(os.path.join(out, "keypoints.json")) as f:
+      result = json.load(f)
+    self.assertLen(result["frames"], 6)
+    self.assertEqual(result["frames"][3]["keypoints"][1], {"x": 30.5, "y": 5.0, "visible": True})
+
+  def test_bad_inputs_name_the_file(self):
+    tracker = trackers.IdentityTracker()
+    big_mask = os.path.join(self.root, "big.png")
+    masks.write_mask(big_mask, np.ones((10, 10), np.uint8))
+    empty_mask = os.path.join(self.root, "empty.png")
+    masks.write_mask(empty_mask, np.zeros((48, 64), np.uint8))
+    corrupt = os.path.join(self.root, "corrupt.mp4")
+    with open(corrupt, "wb") as f:
+      f.write(os.urandom(1000))
+    outside = os.path.join(self.root, "outside.json")
+    with open(outside, "w") as f:
+      json.dump([[10, 10], [100, 10]], f)
+    out = os.path.join(self.root, "o")
+    cases = [
+        (dict(video_path=self.video_path, mask_path=big_mask),
+         "big.png: mask is 10x10 but the video's frames are 64x48"),
+        (dict(video_path=self.video_path, mask_path=empty_mask), "empty.png: mask has no object"),
+        (dict(video_path=corrupt, mask_path=self.mask_path), "corrupt.mp4: cannot open video"),
+        (dict(video_path=self.video_path, keypoints_path=outside),
+         r"outside.json: keypoint 1 at \(100, 10\) is outside the 64x48 frame"),
+    ]
+    for kwargs, message in cases:
+      with self.assertRaisesRegex(track_video.TrackInputError, message):
+        track_video.track_video(output_dir=out, tracker=tracker, **kwargs)
+
+  def test_track_binary_exit_code_and_one_line_error(self):
+    result = subprocess.run(
+        [sys.executable, "-m", "colortrack.track", f"--video={self.video_path}",
+         f"--mask={os.path.join(self.root, 'missing.png')}", f"--output_dir={self.root}/b",
+         "--method=flow"],
+        cwd=testing_utils.REPO_ROOT, capture_output=True, text=True, timeout=120, check=False)
+    self.assertEqual(result.returncode, 1)
+    errors = [l for l in result.stderr.splitlines() if l.startswith("E")]
+    self.assertLen(errors, 1)
+    self.assertIn("missing.png: unreadable mask", errors[0])
+
+
+if __name__ == "__main__":
+  tf.test.main()
