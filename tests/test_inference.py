@@ -1,5 +1,6 @@
 """Label propagation: grid mapping, the local pointer, trackers, and the track command."""
 
+import itertools
 import json
 import os
 import subprocess
@@ -171,6 +172,30 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     self.assertGreater(np.mean(static == first), 0.97)
     # Two frames later the content moved 2 x 16 full-resolution pixels.
     self.assertAllEqual(predicted[2], np.roll(static, 2 * 2 * STRIDE, axis=1))
+
+  def test_streams_frames_and_keeps_bounded_memory(self):
+    consumed = []
+
+    def endless_frames():
+      for t in itertools.count():
+        consumed.append(t)
+        yield textured_shift_video(num_frames=1, seed=t)[0]
+
+    calls = []
+
+    class CountingEmbedder(CellContentEmbedder):
+
+      def __call__(self, frames):
+        calls.append(len(frames))
+        return super().__call__(frames)
+
+    tracker = trackers.PointerTracker(CountingEmbedder(), trackers.PropagationConfig(window=3))
+    first = np.zeros((48, 64), np.uint8)
+    first[8:24, 8:24] = 1
+    results = list(itertools.islice(tracker.track_masks(endless_frames(), first), 7))
+    self.assertLen(results, 7)
+    self.assertEqual(consumed, list(range(7)))  # no read-ahead: a stream, not a list
+    self.assertEqual(calls, [1] * 7)  # every frame embedded exactly once
 
   def test_identity_repeats_and_flow_follows_motion(self):
     frames = textured_shift_video(num_frames=3, shift_cells=0)
