@@ -5,6 +5,7 @@ Examples (the numbers in BENCHMARKS.md):
   python -m benchmarks.tracking_speed --config=colortrack/configs/paper.py --num_frames=60 \
       --bfloat16 --scale=0.5
   python -m benchmarks.tracking_speed --config=colortrack/configs/cpu.py --num_frames=1000
+  python -m benchmarks.tracking_speed --config=colortrack/configs/mast_multi.py:cpu --num_frames=60
 
 Speed does not depend on the weights, so the preset's model is built with
 random weights. Frames are a 48-frame synthetic 854x480 video played back and
@@ -30,6 +31,7 @@ from colortrack import serving
 from colortrack.data import masks as masks_lib
 from colortrack.data import synthetic
 from colortrack.inference import embedder as embedder_lib
+from colortrack.inference import mast
 from colortrack.inference import trackers
 from colortrack.modeling import colorizer
 
@@ -40,6 +42,7 @@ _SCALE = flags.DEFINE_float("scale", 1.0, "Inference scale.")
 _BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Network in bfloat16.")
 _TOP_K = flags.DEFINE_integer("top_k", 10, "Top-k.")
 _RADIUS = flags.DEFINE_integer("radius", 12, "Local radius in grid cells (0: global).")
+_MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"], "Default: the preset's.")
 flags.mark_flags_as_required(["config"])
 
 
@@ -54,13 +57,22 @@ def main(argv):
   del argv
   config = _CONFIG.value
   keras.mixed_precision.set_global_policy("mixed_bfloat16" if _BFLOAT16.value else "float32")
-  model = colorizer.build_colorizer(config.model, 1, 64)
+  model = colorizer.build_colorizer(config.model, 1, 64, colorizer.input_channels(config))
   keras.mixed_precision.set_global_policy("float32")
-  module = serving.TrackerModule(model)
+  module = serving.TrackerModule(model, serving.color_space(config))
   embedder = embedder_lib.Embedder(lambda f: module.embed(f)["embeddings"],
                                    model.output_stride, "random weights")
-  tracker = trackers.PointerTracker(embedder, trackers.PropagationConfig(
-      top_k=_TOP_K.value, radius=_RADIUS.value, scale=_SCALE.value))
+  values = trackers.settings(config, {"top_k": _TOP_K.value, "radius": _RADIUS.value,
+                                      "scale": _SCALE.value,
+                                      **({"memory": _MEMORY.value} if _MEMORY.value else {})})
+  propagation_config = trackers.PropagationConfig(
+      top_k=values["top_k"], radius=values["radius"], scale=values["scale"])
+  if values["memory"] == "mast":
+    tracker = mast.MastTracker(embedder, propagation_config, values["long_term"],
+                               values["short_term"], values["coarse_radius"],
+                               values["fine_radius"])
+  else:
+    tracker = trackers.PointerTracker(embedder, propagation_config)
   video = synthetic.generate_video(0, num_frames=48, height=480, width=854)
   times = []
   with tempfile.TemporaryDirectory() as out:
@@ -76,7 +88,7 @@ def main(argv):
       "first_frame_s": round(times[0], 2),
       "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
       "scale": _SCALE.value, "bfloat16": _BFLOAT16.value, "top_k": _TOP_K.value,
-      "radius": _RADIUS.value, "size": "854x480",
+      "radius": _RADIUS.value, "memory": values["memory"], "size": "854x480",
   }
   logging.info("result: %s", json.dumps(result))
   print(json.dumps(result))

@@ -42,7 +42,7 @@ def main(argv):
   iterator = iter(strategy.distribute_datasets_from_function(
       lambda context: pipeline.make_dataset(
           config.data.train_pattern, batch_size=config.train.batch_size,
-          clip_len=config.data.clip_len, image_size=config.data.image_size,
+          keys=trainer.input_keys(config), clip_len=config.data.clip_len, image_size=config.data.image_size,
           input_context=context, shuffle_buffer=config.data.shuffle_buffer, seed=0)))
   train_step = trainer.make_train_step(model, optimizer, strategy, config, len(centroids))
   for _ in range(_WARMUP.value):

@@ -3,12 +3,16 @@
 Signatures:
   embed(frames: uint8 [T, H, W, 3] RGB, any size)
       -> embeddings float32 [T, ceil(H/s), ceil(W/s), D], s = output stride.
-         Gray (Lab L, in-graph via tensorflow-io's rgb_to_lab) is computed
-         inside; frames are padded at the bottom/right by edge replication to a
-         multiple of s, so cell (i, j) covers pixels [i*s, (i+1)*s) x [j*s, (j+1)*s).
+         The model's input is computed inside (gray Lab L for the colorization
+         method, the configured colour space for MAST; in-graph via
+         tensorflow-io's rgb_to_lab); frames are padded at the bottom/right by
+         edge replication to a multiple of s, so cell (i, j) covers pixels
+         [i*s, (i+1)*s) x [j*s, (j+1)*s).
   propagate(target_embeddings [h, w, D], reference_embeddings [R, h, w, D],
             reference_labels [R, h, w, C], temperature [])
       -> labels float32 [h, w, C]: the pointer's copy of the labels.
+The export folder also holds CONFIG_NAME, the training config (method, model,
+test-time defaults), which colortrack's trackers read.
 """
 
 import os
@@ -18,37 +22,45 @@ import tensorflow as tf
 from colortrack.data import color
 from colortrack.inference import propagation
 from colortrack.modeling import colorizer as colorizer_lib
+from colortrack.modeling import mast
+
+CONFIG_NAME = "colortrack_config.json"
 
 
 class TrackerModule(tf.Module):
   """tf.Module wrapping a Colorizer with the serving signatures."""
 
-  def __init__(self, model: colorizer_lib.Colorizer, chunk_size: int = 4096):
+  def __init__(self, model: colorizer_lib.Colorizer, color_space: str = "gray",
+               chunk_size: int = 4096):
+    """`color_space`: "gray" (colorization method) or MAST's "lab" / "rgb" / "hsv"."""
     super().__init__(name="colortrack")
     self.model = model
+    self.color_space = color_space
     # Saved with the model so a loaded SavedModel knows its pixel <-> grid mapping.
     self.stride = tf.Variable(model.output_stride, trainable=False, name="stride")
     self.chunk_size = chunk_size
 
-  def gray(self, frames):
-    """uint8 RGB `[T, H, W, 3]` -> padded model input `[T, H', W', 1]` in [-1, 1]."""
+  def model_input(self, frames):
+    """uint8 RGB `[T, H, W, 3]` -> padded model input `[T, H', W', C]` in [-1, 1]."""
     rgb = tf.cast(frames, tf.float32) / 255.0
-    lightness = color.rgb_to_lab_tf(rgb)[..., :1]
+    if self.color_space == "gray":
+      x = colorizer_lib.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])
+    else:
+      x = mast.to_color_space(rgb, self.color_space)
     height, width = tf.shape(frames)[1], tf.shape(frames)[2]
     stride = self.model.output_stride
     pad_h = (-height) % stride
     pad_w = (-width) % stride
-    lightness = tf.pad(lightness, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
-    return colorizer_lib.gray_input(lightness)
+    return tf.pad(x, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="SYMMETRIC")
 
   def embed_frames(self, frames):
     """uint8 RGB `[T, H, W, 3]` -> embeddings `[T, h, w, D]`."""
-    gray = self.gray(frames)
+    x = self.model_input(frames)
     if self.model.head_temporal_kernel == 1:
       # Frames are independent: each one is a clip of length 1.
-      embeddings = self.model(gray[:, None], training=False)[:, 0]
+      embeddings = self.model(x[:, None], training=False)[:, 0]
     else:
-      embeddings = self.model(gray[None], training=False)[0]
+      embeddings = self.model(x[None], training=False)[0]
     return tf.cast(embeddings, tf.float32)
 
   @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
@@ -75,14 +87,22 @@ def directory_size_bytes(path: str) -> int:
              for root, _, names in os.walk(path) for name in names)
 
 
-def export(model: colorizer_lib.Colorizer, export_dir: str) -> TrackerModule:
-  """Writes the SavedModel (to a temp folder, renamed when complete)."""
-  module = TrackerModule(model)
+def color_space(config) -> str:
+  """The model input a training config asks for."""
+  return config.mast.color_space if config.method == "mast" else "gray"
+
+
+def export(model: colorizer_lib.Colorizer, export_dir: str, config=None) -> TrackerModule:
+  """Writes the SavedModel and the config (to a temp folder, renamed when complete)."""
+  module = TrackerModule(model, color_space(config) if config is not None else "gray")
   tmp_dir = export_dir.rstrip("/") + ".tmp"
   if tf.io.gfile.exists(tmp_dir):
     tf.io.gfile.rmtree(tmp_dir)
   tf.saved_model.save(module, tmp_dir, signatures={
       "embed": module.embed, "propagate": module.propagate})
+  if config is not None:
+    with open(os.path.join(tmp_dir, CONFIG_NAME), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
   if tf.io.gfile.exists(export_dir):
     tf.io.gfile.rmtree(export_dir)
   tf.io.gfile.rename(tmp_dir, export_dir)

@@ -1,7 +1,8 @@
 """absl flags shared by the tracking binaries (`colortrack.track`, `eval.*`).
 
 For binaries only: no library module imports this file, so the library stays
-free of absl.flags.
+free of absl.flags. Propagation flags left unset take the model's own test-time
+defaults (the `inference` section of its training config), then the paper's.
 """
 
 from absl import flags
@@ -11,29 +12,41 @@ from colortrack.inference import trackers
 METHOD = flags.DEFINE_enum("method", "model", ["model", "identity", "flow"],
                            "model: the learned pointer; identity / flow: baselines.")
 MODEL = flags.DEFINE_string("model", None, "SavedModel folder or training workdir (--method=model).")
-WINDOW = flags.DEFINE_integer("window", 3, "Previous frames used as references.")
-USE_FIRST = flags.DEFINE_bool("use_first", True, "Also copy from the annotated first frame.")
-TEMPERATURE = flags.DEFINE_float("temperature", 0.5, "Pointer temperature at test time.")
-TOP_K = flags.DEFINE_integer("top_k", 10, "Keep each location's top-k affinities (0: all, "
-                             "the paper's global pointer).")
-RADIUS = flags.DEFINE_integer("radius", 12, "Local search radius in grid cells (0: global).")
-SCALE = flags.DEFINE_float("scale", 1.0, "Resize frames by this before embedding (0.5: ~4x "
-                           "faster, coarser masks).")
 BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (training "
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")
-HARD = flags.DEFINE_bool("hard", False, "Hard propagation: one-hot labels enter the memory.")
+SCALE = flags.DEFINE_float("scale", None, "Resize frames by this before embedding (0.5: ~4x "
+                           "faster, coarser masks). Default 1.")
+MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"],
+                           "References: window (first + previous N frames, the paper) or mast "
+                           "(long/short-term memory with ROI attention). Default: the model's.")
+WINDOW = flags.DEFINE_integer("window", None, "Previous frames used as references (window).")
+USE_FIRST = flags.DEFINE_bool("use_first", None, "Also copy from the annotated first frame.")
+TEMPERATURE = flags.DEFINE_float("temperature", None, "Pointer temperature at test time.")
+TOP_K = flags.DEFINE_integer("top_k", None, "Keep each location's top-k affinities (0: all).")
+RADIUS = flags.DEFINE_integer("radius", None, "Local search radius in grid cells (0: global).")
+HARD = flags.DEFINE_bool("hard", None, "Hard propagation: one-hot labels enter the memory.")
+LONG_TERM = flags.DEFINE_list("long_term", None, "MAST long-term memory frames, e.g. 0,5.")
+SHORT_TERM = flags.DEFINE_list("short_term", None, "MAST short-term offsets, e.g. 5,3,1.")
+COARSE_RADIUS = flags.DEFINE_integer("coarse_radius", None, "MAST ROI localization radius.")
+FINE_RADIUS = flags.DEFINE_integer("fine_radius", None, "MAST ROI half size.")
+
+_OVERRIDES = (SCALE, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
+              COARSE_RADIUS, FINE_RADIUS)
 
 
-def propagation_config() -> trackers.PropagationConfig:
-  return trackers.PropagationConfig(window=WINDOW.value, use_first=USE_FIRST.value,
-                                    temperature=TEMPERATURE.value, top_k=TOP_K.value,
-                                    radius=RADIUS.value, hard=HARD.value, scale=SCALE.value)
+def overrides() -> dict:
+  """The propagation settings given on the command line."""
+  out = {flag.name: flag.value for flag in _OVERRIDES if flag.value is not None}
+  for flag in (LONG_TERM, SHORT_TERM):
+    if flag.value is not None:
+      out[flag.name] = tuple(int(v) for v in flag.value)
+  return out
 
 
 def make_tracker():
   if METHOD.value == "model" and not MODEL.value:
     raise ValueError("--method=model needs --model=SAVEDMODEL_OR_WORKDIR")
-  return trackers.make_tracker(METHOD.value, MODEL.value or "", propagation_config(),
+  return trackers.make_tracker(METHOD.value, MODEL.value or "", overrides(),
                                bfloat16=BFLOAT16.value)
 
 

@@ -34,12 +34,14 @@ flags.mark_flags_as_required(["video", "output_dir", "model"])
 
 def main(argv):
   del argv
-  config = tracking_flags.propagation_config()
-  # Copy from the colour frame only: colours must not drift through predictions.
-  config.window, config.use_first = 0, True
   try:
-    tracker = trackers.PointerTracker(
-        embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value), config)
+    model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
+    values = trackers.settings(model.config, tracking_flags.overrides())
+    # Copy from the colour frame only: colours must not drift through predictions.
+    config = trackers.PropagationConfig(
+        window=0, use_first=True, temperature=values["temperature"], top_k=values["top_k"],
+        radius=values["radius"], scale=values["scale"])
+    tracker = trackers.PointerTracker(model, config)
     source = video_io.source_from_path(_VIDEO.value)
     total, fps = video_io.frame_count_and_fps(source)
     frames = video_io.rgb_frames(source)

@@ -97,7 +97,7 @@ class TrainingTest(tf.test.TestCase):
     served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
     # Padded to 40 x 56 -> 5 x 7 cells.
     self.assertEqual(served.shape, (3, 5, 7, config.model.embed_dim))
-    expected = model(module.gray(tf.constant(frames))[:, None], training=False)[:, 0]
+    expected = model(module.model_input(tf.constant(frames))[:, None], training=False)[:, 0]
     self.assertAllClose(served, expected, atol=1e-5)
     labels = np.random.default_rng(1).uniform(size=(2, 5, 7, 3)).astype(np.float32)
     propagated = loaded.signatures["propagate"](

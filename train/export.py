@@ -26,15 +26,17 @@ flags.mark_flags_as_required(["workdir", "export_dir"])
 def main(argv):
   del argv
   try:
+    config = trainer.load_config(_WORKDIR.value)
     model = trainer.restore_model(_WORKDIR.value)
   except trainer.TrainingError as e:
     logging.error("%s", e)
     sys.exit(1)
-  module = serving.export(model, _EXPORT_DIR.value)
+  module = serving.export(model, _EXPORT_DIR.value, config)
   frames = np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3), dtype=np.uint8)
   loaded = tf.saved_model.load(_EXPORT_DIR.value)
   served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
-  keras_out = model(module.gray(tf.constant(frames))[:, None], training=False)[:, 0].numpy()
+  keras_out = model(module.model_input(tf.constant(frames))[:, None],
+                    training=False)[:, 0].numpy()
   max_diff = float(np.abs(served - keras_out).max())
   if max_diff > 1e-4:
     logging.error("SavedModel embed differs from the Keras model by %g", max_diff)

@@ -10,7 +10,9 @@ from ml_collections import config_dict
 
 def get_base_config() -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
-  config.method = "vondrick"  # the colorization tracker of Vondrick et al. 2018
+  # "vondrick": gray input, 16 colour codes, cross-entropy (Vondrick et al. 2018).
+  # "mast": colour input with a channel dropped, values copied, Huber (Lai et al. 2020).
+  config.method = "vondrick"
 
   config.data = ml_collections.ConfigDict()
   # Glob(s) of TFRecords from data_prep.build_tfrecords (comma-separated).
@@ -34,6 +36,27 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.model.temperature = 1.0  # training temperature of the pointer
   config.model.chunk_size = 1024  # target locations per pointer chunk (memory bound)
 
+  config.mast = ml_collections.ConfigDict()
+  config.mast.color_space = "lab"  # lab | rgb | hsv (the paper's ablation)
+  config.mast.objective = "regression"  # regression (Huber) | classification (codes, Lab only)
+  config.mast.drop_prob = 0.5  # channel dropout: the information bottleneck
+  config.mast.drop_channels = (0, 1, 2)
+  config.mast.align = True  # targets at the strided convolutions' centres (Fig. 6)
+  config.mast.huber_delta = 1.0
+
+  # Test-time defaults, stored with the model; eval/track flags override them.
+  config.inference = ml_collections.ConfigDict()
+  config.inference.memory = "window"  # window: previous N frames | mast: long/short-term ROI
+  config.inference.window = 3
+  config.inference.temperature = 0.5
+  config.inference.top_k = 10
+  config.inference.radius = 12
+  config.inference.long_term = (0, 5)  # frame indices kept as references (MAST)
+  config.inference.short_term = (5, 3, 1)  # offsets t - k (MAST)
+  config.inference.coarse_radius = 8  # ROI localization window, in grid cells
+  config.inference.fine_radius = 3  # ROI half size around the located centre
+  config.inference.hard = False
+
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas
   config.train.learning_rate = 1e-3
@@ -51,6 +74,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   # 0.27 MB per checkpoint at 256x256; when off, a resumed run reseeds the data
   # with the step instead (no clip order is replayed, but it is not the same).
   config.train.checkpoint_input = True
+  # Start from the weights of another workdir (MAST: pair pre-training -> fine-tuning).
+  config.train.init_workdir = config_dict.placeholder(str)
 
   config.runtime = ml_collections.ConfigDict()
   # >1: split the CPU into this many logical devices and mirror over them

@@ -4,6 +4,7 @@ Output of `make_dataset` (per element, before batching):
   "lightness": float32 [T, S, S, 1]  L in [0, 100]            (key LIGHTNESS)
   "ab_codes":  int32   [T, S, S]     codebook index           (key AB_CODES)
   "rgb":       float32 [T, S, S, 3]  sRGB in [0, 1]           (key RGB)
+  "augment_seed": int64 [2]           the clip's stateless seed (zeros in evaluation)
 where T = clip length and S = `image_size`. Only the requested keys are
 decoded: the colorization model reads lightness and codes, MAST reads rgb.
 """
@@ -165,7 +166,7 @@ def make_dataset(file_pattern: str, batch_size: int, keys: Sequence[str] = (LIGH
     features[AUGMENT_SEED] = augment_seed
     for step in steps:
       features = step(features)
-    return {key: features[key] for key in keys}
+    return {key: features[key] for key in keys + (AUGMENT_SEED,)}
 
   dataset = dataset.map(apply_steps, num_parallel_calls=tf.data.AUTOTUNE,
                         deterministic=not is_training)

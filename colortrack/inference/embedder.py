@@ -1,7 +1,9 @@
 """Frame embedders for tracking: a SavedModel export or a training workdir."""
 
+import json
 import os
 
+import ml_collections
 import numpy as np
 import tensorflow as tf
 
@@ -13,12 +15,17 @@ class ModelLoadError(ValueError):
 
 
 class Embedder:
-  """uint8 RGB frames `[T, H, W, 3]` -> float32 embeddings `[T, ceil(H/s), ceil(W/s), D]`."""
+  """uint8 RGB frames `[T, H, W, 3]` -> float32 embeddings `[T, ceil(H/s), ceil(W/s), D]`.
 
-  def __init__(self, embed_fn, stride: int, description: str):
+  `config` is the training config of the model (None when unknown): its
+  `inference` section holds the model's test-time defaults.
+  """
+
+  def __init__(self, embed_fn, stride: int, description: str, config=None):
     self._embed_fn = embed_fn
     self.stride = stride
     self.description = description
+    self.config = config
 
   def __call__(self, frames: np.ndarray) -> np.ndarray:
     return self._embed_fn(tf.constant(frames, tf.uint8)).numpy()
@@ -36,14 +43,19 @@ def load(path: str, bfloat16: bool = False) -> Embedder:
   if os.path.exists(os.path.join(path, "saved_model.pb")):
     loaded = tf.saved_model.load(path)
     signature = loaded.signatures["embed"]
-    stride = int(loaded.stride) if hasattr(loaded, "stride") else 8
-    return Embedder(lambda frames: signature(frames=frames)["embeddings"], stride,
-                    f"SavedModel {path}")
+    config = None
+    config_path = os.path.join(path, serving.CONFIG_NAME)
+    if os.path.exists(config_path):
+      with open(config_path) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    return Embedder(lambda frames: signature(frames=frames)["embeddings"],
+                    int(loaded.stride.numpy()), f"SavedModel {path}", config)
   from colortrack.training import trainer  # pylint: disable=g-import-not-at-top
   try:
+    config = trainer.load_config(path)
     model = trainer.restore_model(path, "mixed_bfloat16" if bfloat16 else None)
   except trainer.TrainingError as e:
     raise ModelLoadError(str(e)) from e
-  module = serving.TrackerModule(model)
+  module = serving.TrackerModule(model, serving.color_space(config))
   return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
-                  f"checkpoint in {path}")
+                  f"checkpoint in {path}", config)

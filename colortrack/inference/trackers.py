@@ -10,7 +10,7 @@ Points are 0-based pixels, pixel (col c, row r) centred at (c, r).
 
 import collections
 import dataclasses
-from typing import Iterable, Iterator, Tuple
+from typing import Iterable, Iterator, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -34,11 +34,11 @@ class PropagationConfig:
   chunk_size: int = 4096
 
 
-def _scaled_size(height: int, width: int, scale: float):
+def scaled_size(height: int, width: int, scale: float):
   return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
 
 
-def _resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
   if image.shape[:2] == (height, width):
     return image
   shrink = height < image.shape[0]
@@ -87,7 +87,7 @@ class PointerTracker:
     recent = collections.deque(maxlen=config.window)
     first = None
     for frame in frames:
-      frame = _resize(frame, *_scaled_size(*frame.shape[:2], config.scale))
+      frame = resize(frame, *scaled_size(*frame.shape[:2], config.scale))
       embedding = self.embedder(frame[None])[0]  # [h, w, D]
       if first is None:
         labels = first_labels_fn(*embedding.shape[:2])
@@ -105,8 +105,8 @@ class PointerTracker:
   def track_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
     object_ids = labels_lib.first_mask_objects(first_ids)
     height, width = first_ids.shape
-    scaled = _scaled_size(height, width, self.config.scale)
-    first_onehot = _resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
+    scaled = scaled_size(height, width, self.config.scale)
+    first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
     stream = self.propagate_grid(
         frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride))
     for index, grid_labels in enumerate(stream):
@@ -114,7 +114,7 @@ class PointerTracker:
         yield first_ids
         continue
       soft = grid_lib.grid_to_pixels(grid_labels, self.stride, *scaled)
-      yield labels_lib.onehot_to_ids(_resize(soft, height, width), object_ids)
+      yield labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
 
   def track_points(self, frames: Iterable[np.ndarray], first_points: np.ndarray) -> Iterator[Points]:
     first_points = np.asarray(first_points, np.float32)
@@ -201,14 +201,42 @@ class FlowTracker:
       yield points.copy(), visible.copy()
 
 
-def make_tracker(method: str, model_path: str = "", config: PropagationConfig = PropagationConfig(),
+def settings(model_config=None, overrides: Optional[dict] = None) -> dict:
+  """Test-time settings: `overrides`, else the model's config.inference, else defaults."""
+  from colortrack.configs import base  # pylint: disable=g-import-not-at-top
+  values = dict(base.get_base_config().inference)
+  values["use_first"] = True
+  values["scale"] = 1.0
+  if model_config is not None and "inference" in model_config:
+    values.update(dict(model_config.inference))
+  values.update(overrides or {})
+  return values
+
+
+def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = None,
                  bfloat16: bool = False):
-  """'model' (needs model_path), 'identity' or 'flow'."""
+  """'model' (needs model_path), 'identity' or 'flow'.
+
+  For 'model', the tracker (window or MAST memory) and its settings come from
+  `settings(model's config, overrides)`.
+  """
   if method == "identity":
     return IdentityTracker()
   if method == "flow":
     return FlowTracker()
-  if method == "model":
-    from colortrack.inference import embedder  # pylint: disable=g-import-not-at-top
-    return PointerTracker(embedder.load(model_path, bfloat16=bfloat16), config)
-  raise ValueError(f"unknown method {method!r}: use model, identity or flow")
+  if method != "model":
+    raise ValueError(f"unknown method {method!r}: use model, identity or flow")
+  from colortrack.inference import embedder as embedder_lib  # pylint: disable=g-import-not-at-top
+  embedder = embedder_lib.load(model_path, bfloat16=bfloat16)
+  values = settings(embedder.config, overrides)
+  config = PropagationConfig(
+      window=int(values["window"]), use_first=bool(values["use_first"]),
+      temperature=float(values["temperature"]), top_k=int(values["top_k"]),
+      radius=int(values["radius"]), hard=bool(values["hard"]), scale=float(values["scale"]))
+  if values["memory"] == "mast":
+    from colortrack.inference import mast  # pylint: disable=g-import-not-at-top
+    return mast.MastTracker(embedder, config, long_term=tuple(values["long_term"]),
+                            short_term=tuple(values["short_term"]),
+                            coarse_radius=int(values["coarse_radius"]),
+                            fine_radius=int(values["fine_radius"]))
+  return PointerTracker(embedder, config)

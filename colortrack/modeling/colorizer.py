@@ -69,8 +69,13 @@ class Colorizer(keras.Model):
     return config
 
 
+def input_channels(config: ml_collections.ConfigDict) -> int:
+  """1 (gray L) for the colorization method, 3 (a colour space) for MAST."""
+  return 3 if config.method == "mast" else 1
+
+
 def build_colorizer(model_config: ml_collections.ConfigDict, clip_len: int,
-                    image_size: int) -> Colorizer:
+                    image_size: int, channels: int = 1) -> Colorizer:
   """A Colorizer from `config.model`, with its weights created."""
   model = Colorizer(
       encoder_widths=model_config.encoder_widths, encoder_blocks=model_config.encoder_blocks,
@@ -79,7 +84,7 @@ def build_colorizer(model_config: ml_collections.ConfigDict, clip_len: int,
       head_temporal_kernel=model_config.head_temporal_kernel,
       embed_dim=model_config.embed_dim, temperature=model_config.temperature,
       chunk_size=model_config.chunk_size, name="colorizer")
-  model(ops.zeros((1, clip_len, image_size, image_size, 1)))
+  model(ops.zeros((1, clip_len, image_size, image_size, channels)))
   return model
 
 
@@ -97,6 +102,23 @@ def codes_at_feature_grid(codes, stride: int):
   return codes[:, :, stride // 2::stride, stride // 2::stride]
 
 
+def copy_to_target(model: Colorizer, embeddings, labels, temperature=None):
+  """Labels of the last frame copied from the earlier frames by the pointer.
+
+  embeddings `[B, T, h, w, D]`, labels `[B, T, h, w, C]` (one-hot codes,
+  colour values, ...; the last frame's are not used). Returns `[B, h, w, C]`.
+  """
+  shape = ops.shape(embeddings)
+  batch, height, width = shape[0], shape[2], shape[3]
+  dim = embeddings.shape[-1]
+  channels = labels.shape[-1]
+  references = ops.reshape(embeddings[:, :-1], (batch, -1, dim))
+  target = ops.reshape(embeddings[:, -1], (batch, -1, dim))
+  reference_labels = ops.reshape(labels[:, :-1], (batch, -1, channels))
+  copied = model.pointer(target, references, reference_labels, temperature=temperature)
+  return ops.reshape(copied, (batch, height, width, channels))
+
+
 def copy_target_colors(model: Colorizer, embeddings, grid_codes, num_clusters: int,
                        temperature=None) -> Dict[str, object]:
   """Predicted colour distribution of the last frame from the earlier frames.
@@ -104,13 +126,5 @@ def copy_target_colors(model: Colorizer, embeddings, grid_codes, num_clusters: i
   embeddings `[B, T, h, w, D]`, grid_codes `[B, T, h, w]` int. Returns
   "probabilities" `[B, h, w, K]` (sums to 1 over K).
   """
-  shape = ops.shape(embeddings)
-  batch, frames, height, width = shape[0], shape[1], shape[2], shape[3]
-  dim = embeddings.shape[-1]
-  references = ops.reshape(embeddings[:, :-1], (batch, -1, dim))
-  target = ops.reshape(embeddings[:, -1], (batch, -1, dim))
-  reference_labels = ops.reshape(ops.one_hot(grid_codes[:, :-1], num_clusters),
-                                 (batch, -1, num_clusters))
-  probabilities = model.pointer(target, references, reference_labels, temperature=temperature)
-  del frames
-  return {"probabilities": ops.reshape(probabilities, (batch, height, width, num_clusters))}
+  onehot = ops.one_hot(grid_codes, num_clusters)
+  return {"probabilities": copy_to_target(model, embeddings, onehot, temperature)}

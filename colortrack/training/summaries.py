@@ -5,26 +5,15 @@ import numpy as np
 from colortrack.data import color
 
 
-def _upsample_nearest(grid: np.ndarray, factor: int) -> np.ndarray:
+def upsample_nearest(grid: np.ndarray, factor: int) -> np.ndarray:
   return np.repeat(np.repeat(grid, factor, axis=0), factor, axis=1)
 
 
-def colorization_panel(lightness: np.ndarray, grid_codes: np.ndarray,
-                       probabilities: np.ndarray, centroids: np.ndarray,
-                       stride: int) -> np.ndarray:
-  """One row: gray target | true colours | predicted colours. uint8 `[H, 3W, 3]`.
-
-  lightness `[H, W]` (L units) of the target; grid_codes `[h, w]` its true codes
-  on the feature grid; probabilities `[h, w, K]` the copied distribution. The
-  predicted ab is the expectation of the centroids under the distribution.
-  """
-  height, width = lightness.shape
-  gray = np.repeat((lightness / 100.0 * 255.0).round().astype(np.uint8)[..., None], 3, -1)
-  true_ab = _upsample_nearest(centroids[grid_codes], stride)[:height, :width]
-  predicted_ab = _upsample_nearest(probabilities @ centroids, stride)[:height, :width]
-  true_rgb = color.lab_to_rgb_uint8(np.concatenate([lightness[..., None], true_ab], -1))
-  pred_rgb = color.lab_to_rgb_uint8(np.concatenate([lightness[..., None], predicted_ab], -1))
-  return np.concatenate([gray, true_rgb, pred_rgb], axis=1)
+def quantized_rgb(lightness: np.ndarray, grid_codes: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+  """True colours as the model sees them: L with the codes' ab, uint8 RGB `[H, W, 3]`."""
+  stride = lightness.shape[0] // grid_codes.shape[0]
+  ab = upsample_nearest(centroids[grid_codes], stride)[:lightness.shape[0], :lightness.shape[1]]
+  return color.lab_to_rgb_uint8(np.concatenate([lightness[..., None], ab], -1))
 
 
 def attention_panel(reference_lightness: np.ndarray, target_lightness: np.ndarray,
@@ -50,7 +39,7 @@ def attention_panel(reference_lightness: np.ndarray, target_lightness: np.ndarra
     image = gray(reference_lightness[r])
     for p in range(len(points)):
       heat = attention[p, r] / max(attention[p].max(), 1e-8)
-      heat = _upsample_nearest(heat, stride)[:height, :width, None]
+      heat = upsample_nearest(heat, stride)[:height, :width, None]
       image = image + heat * palette[p % 4]
     panels.append(image)
   return np.clip(np.concatenate(panels, axis=1), 0, 255).astype(np.uint8)

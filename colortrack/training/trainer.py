@@ -17,9 +17,11 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from colortrack.data import color
 from colortrack.data import pipeline
 from colortrack.modeling import colorizer
 from colortrack.modeling import losses
+from colortrack.modeling import mast
 from colortrack.training import distribute
 from colortrack.training import summaries
 from colortrack.utils import files
@@ -56,7 +58,21 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def build_model_from_config(config: ml_collections.ConfigDict) -> colorizer.Colorizer:
-  return colorizer.build_colorizer(config.model, config.data.clip_len, config.data.image_size)
+  return colorizer.build_colorizer(config.model, config.data.clip_len, config.data.image_size,
+                                   colorizer.input_channels(config))
+
+
+def input_keys(config: ml_collections.ConfigDict):
+  """The clip features a method reads (only these are decoded)."""
+  if config.method == "vondrick":
+    return (pipeline.LIGHTNESS, pipeline.AB_CODES)
+  if config.mast.objective == "classification":
+    return (pipeline.RGB, pipeline.AB_CODES)
+  return (pipeline.RGB,)
+
+
+def latest_checkpoint(workdir: str) -> Optional[str]:
+  return tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
 
 
 def restore_model(workdir: str, dtype_policy: Optional[str] = None) -> colorizer.Colorizer:
@@ -73,7 +89,7 @@ def restore_model(workdir: str, dtype_policy: Optional[str] = None) -> colorizer
     model = build_model_from_config(config)
   finally:
     keras.mixed_precision.set_global_policy(previous)
-  latest = tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
+  latest = latest_checkpoint(workdir)
   if latest is None:
     raise TrainingError(f"{workdir}: no checkpoint in {CHECKPOINT_DIR}/")
   tf.train.Checkpoint(model=model).restore(latest).expect_partial()
@@ -89,27 +105,47 @@ class _Visualizer:
   """Renders a fixed set of clips every few steps, so pictures are comparable over time."""
 
   def __init__(self, config, centroids, points=((0.3, 0.3), (0.5, 0.6), (0.7, 0.4))):
-    dataset = pipeline.make_dataset(config.data.train_pattern, batch_size=2,
+    keys = tuple(set(input_keys(config)) | {pipeline.LIGHTNESS})
+    dataset = pipeline.make_dataset(config.data.train_pattern, batch_size=2, keys=keys,
                                     clip_len=config.data.clip_len,
                                     image_size=config.data.image_size, is_training=False)
     self.batch = next(iter(dataset))
+    self.config = config
     self.centroids = centroids
     self.stride = config.model.output_stride
     grid = config.data.image_size // self.stride
     self.points = np.array([[int(r * grid), int(c * grid)] for r, c in points])
 
+  def _prediction_rgb(self, prediction: np.ndarray, lightness: np.ndarray) -> np.ndarray:
+    """Copied colours of the target on the grid, as uint8 RGB upsampled to the frame."""
+    if self.config.method == "vondrick" or self.config.mast.objective == "classification":
+      ab = prediction @ self.centroids
+      lab = np.concatenate([summaries.upsample_nearest(np.zeros_like(ab[..., :1]), self.stride)
+                            + lightness[..., None],
+                            summaries.upsample_nearest(ab, self.stride)], axis=-1)
+      return color.lab_to_rgb_uint8(lab)
+    rgb = mast.from_color_space(tf.constant(prediction), self.config.mast.color_space).numpy()
+    return (summaries.upsample_nearest(rgb, self.stride) * 255).round().astype(np.uint8)
+
   def images(self, model) -> Dict[str, np.ndarray]:
-    lightness = self.batch[pipeline.LIGHTNESS]
-    grid_codes = colorizer.codes_at_feature_grid(self.batch[pipeline.AB_CODES], self.stride)
-    embeddings = model(colorizer.gray_input(lightness), training=False)
-    probs = colorizer.copy_target_colors(model, embeddings, grid_codes,
-                                         len(self.centroids))["probabilities"].numpy()
-    lightness, grid_codes, embeddings = (lightness.numpy()[..., 0], grid_codes.numpy(),
-                                         embeddings.numpy())
+    batch = {k: v for k, v in self.batch.items()}
+    batch[pipeline.AUGMENT_SEED] = tf.zeros([2, 2], tf.int64)
+    embeddings = model(model_inputs(self.config, batch, training=False), training=False)
+    prediction = objective(model, self.config, batch, embeddings,
+                           len(self.centroids))["prediction"].numpy()
+    lightness = batch[pipeline.LIGHTNESS].numpy()[..., 0]
+    embeddings = embeddings.numpy()
     colour_rows, attention_rows = [], []
     for b in range(lightness.shape[0]):
-      colour_rows.append(summaries.colorization_panel(
-          lightness[b, -1], grid_codes[b, -1], probs[b], self.centroids, self.stride))
+      gray = np.repeat((lightness[b, -1] / 100.0 * 255.0).round().astype(np.uint8)[..., None],
+                       3, -1)
+      if pipeline.RGB in batch:
+        truth = (batch[pipeline.RGB].numpy()[b, -1] * 255).round().astype(np.uint8)
+      else:
+        truth = summaries.quantized_rgb(lightness[b, -1], batch[pipeline.AB_CODES].numpy()[b, -1],
+                                        self.centroids)
+      predicted = self._prediction_rgb(prediction[b], lightness[b, -1])
+      colour_rows.append(np.concatenate([gray, truth, predicted], axis=1))
       refs = embeddings[b, :-1]  # [R, h, w, D]
       queries = embeddings[b, -1][self.points[:, 0], self.points[:, 1]]  # [P, D]
       logits = np.einsum("pd,rhwd->prhw", queries, refs) / model.temperature
@@ -118,25 +154,55 @@ class _Visualizer:
       attention = (attention / attention.sum(axis=1, keepdims=True)).reshape(logits.shape)
       attention_rows.append(summaries.attention_panel(
           lightness[b, :-1], lightness[b, -1], attention, self.points, self.stride))
-    return {"colorization/gray_true_predicted": np.stack(colour_rows),
+    return {"copy/gray_true_predicted": np.stack(colour_rows),
             "attention/target_then_references": np.stack(attention_rows)}
+
+
+def model_inputs(config: ml_collections.ConfigDict, batch, training: bool):
+  """The network's input for a batch: gray L, or MAST's colour space (channel dropped)."""
+  if config.method == "vondrick":
+    return colorizer.gray_input(batch[pipeline.LIGHTNESS])
+  clips = mast.to_color_space(batch[pipeline.RGB], config.mast.color_space)
+  if training and config.mast.drop_prob > 0:
+    clips = mast.channel_dropout(clips, batch[pipeline.AUGMENT_SEED], config.mast.drop_prob,
+                                 config.mast.drop_channels)
+  return clips
+
+
+def objective(model: colorizer.Colorizer, config: ml_collections.ConfigDict, batch,
+              embeddings, num_clusters: int) -> Dict[str, tf.Tensor]:
+  """Per-example "loss" `[B]` and metrics of the configured method; also "prediction"."""
+  stride = config.model.output_stride
+  if config.method == "mast" and config.mast.objective == "regression":
+    clips = mast.to_color_space(batch[pipeline.RGB], config.mast.color_space)
+    values = mast.grid_targets(clips, stride, config.mast.align)
+    predicted = colorizer.copy_to_target(model, embeddings, values)
+    out = mast.reconstruction_loss(predicted, values[:, -1], config.mast.huber_delta)
+    out["prediction"] = predicted
+    return out
+  codes = batch[pipeline.AB_CODES]
+  if config.method == "mast" and config.mast.align:
+    grid_codes = codes[:, :, stride - 1::stride, stride - 1::stride]
+  else:
+    grid_codes = colorizer.codes_at_feature_grid(codes, stride)
+  probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
+                                               num_clusters)["probabilities"]
+  out = losses.colorization_loss(probabilities, grid_codes[:, -1])
+  out["prediction"] = probabilities
+  return out
 
 
 def make_train_step(model: colorizer.Colorizer, optimizer: keras.optimizers.Optimizer,
                     strategy: tf.distribute.Strategy, config: ml_collections.ConfigDict,
                     num_clusters: int):
-  """A tf.function: (distributed iterator) -> global mean "loss" and "accuracy"."""
-  stride = config.model.output_stride
+  """A tf.function: (distributed iterator) -> global means of "loss" and the metrics."""
   global_batch = config.train.batch_size
 
   def step_fn(batch):
-    gray = colorizer.gray_input(batch[pipeline.LIGHTNESS])
-    grid_codes = colorizer.codes_at_feature_grid(batch[pipeline.AB_CODES], stride)
     with tf.GradientTape() as tape:
-      embeddings = model(gray, training=True)
-      probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
-                                                   num_clusters)["probabilities"]
-      metrics = losses.colorization_loss(probabilities, grid_codes[:, -1])
+      embeddings = model(model_inputs(config, batch, training=True), training=True)
+      metrics = objective(model, config, batch, embeddings, num_clusters)
+      del metrics["prediction"]
       # Sum over this replica's examples / global batch: the optimizer sums
       # gradients over replicas, which then gives the global mean.
       loss = tf.reduce_sum(metrics["loss"]) / global_batch
@@ -151,6 +217,21 @@ def make_train_step(model: colorizer.Colorizer, optimizer: keras.optimizers.Opti
             for k, v in per_replica.items()}
 
   return train_step
+
+
+def _init_from_workdir(model: colorizer.Colorizer, config: ml_collections.ConfigDict) -> None:
+  """Loads model weights of `config.train.init_workdir` (e.g. MAST pair pre-training)."""
+  source = config.train.init_workdir
+  source_config = load_config(source)
+  if json.loads(source_config.to_json_best_effort())["model"] != json.loads(
+      config.to_json_best_effort())["model"]:
+    raise TrainingError(f"{source}: init_workdir holds a different model "
+                        f"({source_config.model}); it cannot initialise this one")
+  checkpoint = latest_checkpoint(source)
+  if checkpoint is None:
+    raise TrainingError(f"{source}: init_workdir has no checkpoint in {CHECKPOINT_DIR}/")
+  tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+  logging.info("initialised the model from %s", checkpoint)
 
 
 def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
@@ -177,12 +258,13 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
     optimizer.build(model.trainable_variables)
 
   checkpoint_dir = os.path.join(workdir, CHECKPOINT_DIR)
-  latest = tf.train.latest_checkpoint(checkpoint_dir)
+  latest = latest_checkpoint(workdir)
 
   def make_iterator(seed: int):
     def dataset_fn(input_context):
       return pipeline.make_dataset(
-          config.data.train_pattern, batch_size=global_batch, clip_len=config.data.clip_len,
+          config.data.train_pattern, batch_size=global_batch, keys=input_keys(config),
+          clip_len=config.data.clip_len,
           image_size=config.data.image_size, is_training=True,
           scale_range=(config.data.crop_scale_min, 1.0), input_context=input_context,
           shuffle_buffer=config.data.shuffle_buffer, cycle_length=config.data.cycle_length,
@@ -208,6 +290,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
     checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     logging.info("resumed from %s at step %d", manager.latest_checkpoint,
                  int(optimizer.iterations.numpy()))
+  elif config.train.init_workdir:
+    _init_from_workdir(model, config)
   train_step = make_train_step(model, optimizer, strategy, config, num_clusters)
 
   writer = tf.summary.create_file_writer(os.path.join(workdir, TENSORBOARD_DIR))
@@ -216,28 +300,30 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   num_steps = config.train.num_steps
   progress = progress_lib.Progress("train", num_steps - step, unit="steps", interval_s=0)
   window_start, window_steps = time.monotonic(), 0
-  sums = {"loss": 0.0, "accuracy": 0.0}
+  sums = {}
   last = {}
   while step < num_steps:
     metrics = train_step(iterator)
     step += 1
     window_steps += 1
-    for key in sums:
-      sums[key] += float(metrics[key])
+    for key, value in metrics.items():
+      sums[key] = sums.get(key, 0.0) + float(value)
     if step % config.train.log_every == 0 or step == num_steps:
       seconds = time.monotonic() - window_start
       clips_per_s = window_steps * global_batch / max(seconds, 1e-9)
       last = {k: v / window_steps for k, v in sums.items()}
       last.update(clips_per_s=clips_per_s, step=step,
                   learning_rate=float(optimizer.learning_rate.numpy()))
+      shown = ", ".join(f"{k} {last[k]:.4f}" for k in sorted(sums) if k != "loss")
       progress.update(window_steps, extra=(
-          f"step {step}, loss {last['loss']:.4f}, accuracy {last['accuracy']:.3f}, "
-          f"{clips_per_s:.2f} clips/s"), force=True)
+          f"step {step}, loss {last['loss']:.4f}, {shown}, {clips_per_s:.2f} clips/s"),
+                      force=True)
       with writer.as_default(step=step):
-        for key in ("loss", "accuracy", "learning_rate", "clips_per_s"):
-          tf.summary.scalar(f"train/{key}", last[key])
+        for key, value in last.items():
+          if key != "step":
+            tf.summary.scalar(f"train/{key}", value)
       window_start, window_steps = time.monotonic(), 0
-      sums = {k: 0.0 for k in sums}
+      sums = {}
     if step % config.train.image_summary_every == 0 or step == num_steps:
       with writer.as_default(step=step):
         for name, images in visualizer.images(model).items():

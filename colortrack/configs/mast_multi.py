@@ -1,0 +1,29 @@
+r"""MAST stage 2: multi-reference fine-tuning (3 references -> target) at a small LR.
+
+Command (after mast_pair.py; --config.train.init_workdir loads its weights):
+  python -m train.train --config=colortrack/configs/mast_multi.py:cpu --workdir=/tmp/mast_multi \
+      --config.data.train_pattern='/tmp/clips/*.tfrecord' \
+      --config.train.init_workdir=/tmp/mast_pair
+
+Same variants as mast_pair.py (use the same ones in both stages).
+Expected numbers: BENCHMARKS.md ("MAST"), once trained.
+"""
+
+from colortrack.configs import base
+from colortrack.configs import mast_variants
+
+
+def get_config(arg: str = ""):
+  config = base.get_base_config()
+  config.method = "mast"
+  config.data.clip_len = 4  # 3 references + the target
+  config.model.output_stride = 4
+  config.train.batch_size = 24
+  config.train.learning_rate = 1e-4
+  config.train.lr_drop_step = 1_000_000
+  config.train.num_steps = 50_000
+  config.inference.memory = "mast"
+  mast_variants.apply(config, arg)
+  if "cpu" in (arg or ""):
+    config.train.num_steps = 2000  # about 36 minutes at ~1.1 s/step here
+  return base.lock(config)

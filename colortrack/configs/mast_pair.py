@@ -1,0 +1,32 @@
+r"""MAST stage 1: pair pre-training (1 reference frame -> target), Lab, Huber, aligned.
+
+Command:
+  python -m train.train --config=colortrack/configs/mast_pair.py:cpu --workdir=/tmp/mast_pair \
+      --config.data.train_pattern='/tmp/clips/*.tfrecord'
+
+Variants after ':' (comma-separated, see mast_variants.py): cpu | tiny, and the
+ablations rgb | hsv, classify, noalign. Without `cpu` the model is the paper's
+(ResNet-18 with output stride 4 at 256x256, batch 24, Adam 1e-3), for GPUs.
+Then fine-tune with mast_multi.py. Inference defaults: MAST memory (frames 0, 5
+and t-5, t-3, t-1), two-step ROI attention, soft propagation.
+Expected numbers: BENCHMARKS.md ("MAST"), once trained.
+"""
+
+from colortrack.configs import base
+from colortrack.configs import mast_variants
+
+
+def get_config(arg: str = ""):
+  config = base.get_base_config()
+  config.method = "mast"
+  config.data.clip_len = 2  # 1 reference + the target
+  config.model.output_stride = 4  # MAST: 64x64 features at 256x256
+  config.train.batch_size = 24
+  config.train.learning_rate = 1e-3
+  config.train.lr_drop_step = 1_000_000  # constant in pre-training
+  config.train.num_steps = 100_000
+  config.inference.memory = "mast"
+  mast_variants.apply(config, arg)
+  if "cpu" in (arg or ""):
+    config.train.num_steps = 4000  # about 73 minutes at ~1.1 s/step here
+  return base.lock(config)
