@@ -21,7 +21,6 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 from absl import app
 from absl import flags
 from absl import logging

@@ -14,7 +14,6 @@ import resource
 import time
 
 import keras
-import tensorflow as tf
 from absl import app
 from absl import flags
 from absl import logging

@@ -8,7 +8,6 @@ Writes colorize.mp4 and every --image_every-th frame as PNG (gray | colorized |
 truth), and prints the mean ab error (Lab units) over frames 1..T-1.
 """
 
-import json
 import os
 import sys
 

@@ -22,7 +22,6 @@ from colortrack import tracking_flags as flags_common
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
 from colortrack.inference import embedder
-from colortrack.inference import trackers
 
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS-2016 or DAVIS-2017 folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and scores go.")

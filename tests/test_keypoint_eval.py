@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from absl.testing import parameterized
 
 from colortrack.evaluation import keypoint_datasets
 from colortrack.evaluation import keypoint_eval

@@ -10,7 +10,6 @@ import tensorflow as tf
 
 from colortrack import serving
 from colortrack.configs import tiny
-from colortrack.data import codebook as codebook_lib
 from colortrack.data import pipeline
 from colortrack.data import synthetic
 from colortrack.data import tfrecord_builder
