@@ -150,6 +150,11 @@ class ColorizerTest(tf.test.TestCase):
     model = colorizer.Colorizer(**TINY)
     self.assertEqual(model(tf.zeros((2, 4, 32, 48, 1))).shape, (2, 4, 4, 6, 6))
 
+  def test_normalized_embeddings_have_unit_norm(self):
+    model = colorizer.Colorizer(normalize_embeddings=True, **TINY)
+    embeddings = model(tf.random.uniform((1, 2, 32, 32, 1), -1, 1, seed=3))
+    self.assertAllClose(tf.norm(embeddings, axis=-1), np.ones((1, 2, 4, 4)), atol=1e-5)
+
   def test_codes_at_feature_grid_samples_cell_centres(self):
     codes = np.arange(16 * 16).reshape(1, 1, 16, 16)
     grid = colorizer.codes_at_feature_grid(codes, 8)

@@ -34,6 +34,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.model.head_temporal_kernel = 1
   config.model.embed_dim = 64
   config.model.temperature = 1.0  # training temperature of the pointer
+  # Cosine affinity (L2-normalized embeddings); the paper: raw dot products.
+  config.model.normalize_embeddings = False
   config.model.chunk_size = 1024  # target locations per pointer chunk (memory bound)
 
   config.mast = ml_collections.ConfigDict()

@@ -1,6 +1,6 @@
 """Variants shared by the MAST presets, chosen with `--config=FILE.py:variant,variant`.
 
-  cpu        model and input sized like configs/cpu.py (trains on this 2-core CPU)
+  cpu        model, input and affinity like configs/cpu.py (trains on this 2-core CPU)
   tiny       model and input of configs/tiny.py (tests)
   rgb, hsv   input colour space (default lab)                   [ablation: colour space]
   classify   16-way cross-entropy on codes instead of Huber     [ablation: loss]
@@ -24,6 +24,9 @@ def apply(config: ml_collections.ConfigDict, arg: str) -> ml_collections.ConfigD
       config.model.encoder_blocks = (1, 1, 1, 1)
       config.model.head_width = 128
       config.model.output_stride = 8
+      config.model.normalize_embeddings = True
+      config.model.temperature = 0.05
+      config.inference.temperature = 0.05
       config.train.batch_size = 16
       config.train.log_every = 20
       config.train.summary_every = 20

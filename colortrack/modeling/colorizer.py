@@ -18,14 +18,19 @@ class Colorizer(keras.Model):
   `[B, T, h, w, embed_dim]` with h = ceil(H / output_stride), w likewise; cell
   (i, j) covers pixels [i*s, (i+1)*s) x [j*s, (j+1)*s), s = output_stride.
   ResNet features of each frame get x, y coordinate channels, then the 3D head.
+  With `normalize_embeddings`, embeddings are L2-normalized, so the pointer's
+  affinity is a cosine similarity and `temperature` alone sets its sharpness
+  (the paper uses raw dot products; cosine + a small temperature learns much
+  faster when few steps are affordable, as on a CPU).
   """
 
   def __init__(self, encoder_widths: Sequence[int] = (64, 128, 256, 512),
                encoder_blocks: Sequence[int] = (2, 2, 2, 2), output_stride: int = 8,
                head_width: int = 256, head_dilations: Sequence[int] = (1, 2, 4, 8),
                head_temporal_kernel: int = 1, embed_dim: int = 64, temperature: float = 1.0,
-               chunk_size: int = 1024, **kwargs):
+               chunk_size: int = 1024, normalize_embeddings: bool = False, **kwargs):
     super().__init__(**kwargs)
+    self.normalize_embeddings = normalize_embeddings
     self.encoder_widths = tuple(encoder_widths)
     self.encoder_blocks = tuple(encoder_blocks)
     self.output_stride = output_stride
@@ -57,7 +62,11 @@ class Colorizer(keras.Model):
     feature_shape = ops.shape(features)
     features = ops.reshape(features, (shape[0], shape[1], feature_shape[1], feature_shape[2],
                                       features.shape[-1]))
-    return self.head(features, training=training)
+    embeddings = self.head(features, training=training)
+    if self.normalize_embeddings:
+      embeddings = embeddings / ops.sqrt(
+          ops.sum(ops.square(embeddings), axis=-1, keepdims=True) + 1e-12)
+    return embeddings
 
   def get_config(self):
     config = super().get_config()
@@ -65,7 +74,8 @@ class Colorizer(keras.Model):
                   output_stride=self.output_stride, head_width=self.head_width,
                   head_dilations=self.head_dilations,
                   head_temporal_kernel=self.head_temporal_kernel, embed_dim=self.embed_dim,
-                  temperature=self.temperature, chunk_size=self.chunk_size)
+                  temperature=self.temperature, chunk_size=self.chunk_size,
+                  normalize_embeddings=self.normalize_embeddings)
     return config
 
 
@@ -83,7 +93,8 @@ def build_colorizer(model_config: ml_collections.ConfigDict, clip_len: int,
       head_dilations=model_config.head_dilations,
       head_temporal_kernel=model_config.head_temporal_kernel,
       embed_dim=model_config.embed_dim, temperature=model_config.temperature,
-      chunk_size=model_config.chunk_size, name="colorizer")
+      chunk_size=model_config.chunk_size,
+      normalize_embeddings=model_config.normalize_embeddings, name="colorizer")
   model(ops.zeros((1, clip_len, image_size, image_size, channels)))
   return model
 
