@@ -60,7 +60,7 @@ def main(argv):
           cv2.imwrite(tmp + ".png", cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
           os.replace(tmp + ".png", tmp)
       if index:
-        errors.append(error)
+        errors.append(float(error.mean()))
       progress.update(1)
   except (video_io.VideoReadError, embedder.ModelLoadError) as e:
     logging.error("%s", e)

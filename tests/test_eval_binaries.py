@@ -81,6 +81,27 @@ class EvalBinariesTest(tf.test.TestCase):
     self.assertEqual(scores["frames"], 5)
     self.assertGreater(scores["mean_ab_error"], 0.0)
     self.assertTrue(os.path.exists(os.path.join(root, "col", "colorize.mp4")))
+    frame_path = os.path.join(root, "frame.png")
+    import cv2  # pylint: disable=g-import-not-at-top
+    cv2.imwrite(frame_path, video.frames[0])
+    result = run("eval.embedding_pca", f"--image={frame_path}", f"--output={root}/pca.png",
+                 f"--model={workdir}")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    self.assertEqual(cv2.imread(f"{root}/pca.png").shape, (48, 128, 3))
+    # Failure co-occurrence on a synthetic DAVIS layout tracked by the same model.
+    synthetic.write_dataset(os.path.join(root, "syn"), num_videos=1, num_frames=6, height=48,
+                            width=64)
+    davis_root = os.path.join(root, "syn", "davis")
+    result = run("eval.davis", f"--davis_root={davis_root}", f"--results_dir={root}/dv",
+                 f"--model={workdir}", "--radius=3")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    result = run("eval.failures", f"--davis_root={davis_root}", f"--results_dir={root}/dv",
+                 f"--model={workdir}", "--radius=3")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    with open(os.path.join(root, "dv", "failures.json")) as f:
+      failures = json.load(f)
+    self.assertEqual(failures["both"] + failures["tracking_only"] + failures["colorization_only"]
+                     + failures["neither"], failures["frames"])
 
 
 if __name__ == "__main__":

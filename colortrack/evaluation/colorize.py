@@ -13,12 +13,12 @@ from colortrack.data import color
 from colortrack.inference import grid as grid_lib
 
 
-def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray, float]]:
-  """Yields (side-by-side uint8 RGB [H, 3W, 3]: gray | colorized | truth, ab error).
+def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+  """Yields (side-by-side uint8 RGB [H, 3W, 3]: gray | colorized | truth, ab error [H, W]).
 
-  Frame 0 is the colour reference (its error is 0 by construction); each later
-  frame copies ab from frame 0 only (window 0, first frame on), so errors do
-  not compound through the video.
+  The error map is the Euclidean ab distance per pixel (Lab units). Frame 0 is
+  the colour reference; later frames copy ab from what the tracker's memory
+  holds (use window 0 with the first frame: errors then do not compound).
   """
   frames = iter(frames)
   first = next(frames)
@@ -44,7 +44,7 @@ def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray
     lab = labs["current"]
     ab = grid_lib.grid_to_pixels(grid_ab, stride, height, width)
     predicted = np.concatenate([lab[..., :1], ab], axis=-1)
-    error = float(np.mean(np.linalg.norm(ab - lab[..., 1:], axis=-1)))
+    error = np.linalg.norm(ab - lab[..., 1:], axis=-1)
     gray = np.concatenate([lab[..., :1], np.zeros_like(ab)], axis=-1)
     panel = np.concatenate([color.lab_to_rgb_uint8(gray), color.lab_to_rgb_uint8(predicted),
                             color.lab_to_rgb_uint8(lab)], axis=1)

@@ -1,0 +1,53 @@
+r"""A picture of the learned embedding: its first 3 principal components as RGB.
+
+Example:
+  python -m eval.embedding_pca --image=../shared/data/davis2016/JPEGImages/480p/blackswan/00000.jpg \
+      --output=/tmp/pca.png --model=/tmp/cpu_workdir
+
+Writes the frame and its embedding's PCA colours side by side (PNG).
+"""
+
+import sys
+
+import cv2
+import numpy as np
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack import tracking_flags
+from colortrack.evaluation import analysis
+from colortrack.inference import embedder
+from colortrack.utils import files
+
+_IMAGE = flags.DEFINE_string("image", None, "A frame (jpg/png).")
+_OUTPUT = flags.DEFINE_string("output", None, "PNG to write.")
+flags.mark_flags_as_required(["image", "output", "model"])
+
+
+def main(argv):
+  del argv
+  bgr = cv2.imread(_IMAGE.value, cv2.IMREAD_COLOR)
+  if bgr is None:
+    logging.error("%s: unreadable image", _IMAGE.value)
+    sys.exit(1)
+  try:
+    model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
+  except embedder.ModelLoadError as e:
+    logging.error("%s", e)
+    sys.exit(1)
+  rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+  picture = analysis.pca_image(model(rgb[None])[0])
+  height, width = rgb.shape[:2]
+  up = np.repeat(np.repeat(picture, model.stride, 0), model.stride, 1)[:height, :width]
+  panel = np.concatenate([rgb, up], axis=1)
+  with files.atomic_output(_OUTPUT.value) as tmp_path:
+    ok, buffer = cv2.imencode(".png", cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+    with open(tmp_path, "wb") as f:
+      f.write(buffer.tobytes())
+  logging.info("wrote %s (%dx%d frame, %dx%d embedding grid)", _OUTPUT.value, width, height,
+               picture.shape[1], picture.shape[0])
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,77 @@
+r"""Do tracking failures coincide with colorization failures? (the paper's sec. 5 analysis)
+
+Example (after eval.davis --method=model wrote RESULTS_DIR):
+  python -m eval.failures --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model \
+      --model=/tmp/cpu_workdir
+
+Per evaluated frame and object: tracking failed when J < --j_threshold;
+colorization failed when the ab error (copying colours from frame 0 with the
+same model) inside the object's true mask is above the median of all such
+errors. Prints and writes failures.json with the 2x2 table and the odds ratio.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack import tracking_flags
+from colortrack.data import masks as masks_lib
+from colortrack.data import video_io
+from colortrack.evaluation import analysis
+from colortrack.evaluation import colorize
+from colortrack.evaluation import davis
+from colortrack.inference import embedder
+from colortrack.inference import trackers
+from colortrack.utils import files
+
+_DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS folder.")
+_RESULTS_DIR = flags.DEFINE_string("results_dir", None, "eval.davis predictions of the model.")
+_SEQUENCES = flags.DEFINE_list("sequences", [], "Sequences (default: all).")
+_J_THRESHOLD = flags.DEFINE_float("j_threshold", 0.5, "J below this is a tracking failure.")
+flags.mark_flags_as_required(["davis_root", "results_dir", "model"])
+
+
+def main(argv):
+  del argv
+  try:
+    model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
+    values = trackers.settings(model.config, tracking_flags.overrides())
+    colorizer = trackers.PointerTracker(model, trackers.PropagationConfig(
+        window=0, use_first=True, temperature=values["temperature"], top_k=values["top_k"],
+        radius=values["radius"], scale=values["scale"]))
+    sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
+    j_values, colour_errors = [], []
+    for sequence in sequences:
+      gt, pred = davis.load_sequence(_DAVIS_ROOT.value, _RESULTS_DIR.value, sequence)
+      source = video_io.source_from_path(davis.frame_dir(_DAVIS_ROOT.value, sequence))
+      errors = [e for _, e in colorize.colorize(colorizer, video_io.rgb_frames(source))]
+      for scores in davis.score_sequence(sequence, gt, pred):
+        object_id = int(scores.name.rsplit("_", 1)[1])
+        for t, j in enumerate(scores.j, start=1):  # J skips the first frame
+          region = gt[t] == object_id
+          if region.any():
+            j_values.append(j)
+            colour_errors.append(float(errors[t][region].mean()))
+      logging.info("%s: %d frame-objects so far", sequence, len(j_values))
+  except (davis.EvaluationError, masks_lib.MaskError, embedder.ModelLoadError,
+          video_io.VideoReadError) as e:
+    logging.error("%s", e)
+    sys.exit(1)
+  colour_errors = np.array(colour_errors)
+  threshold = float(np.median(colour_errors))
+  result = analysis.odds_ratio(np.array(j_values) < _J_THRESHOLD.value, colour_errors > threshold)
+  result.update(frames=len(j_values), j_threshold=_J_THRESHOLD.value,
+                ab_error_threshold=threshold)
+  files.write_json_atomic(os.path.join(_RESULTS_DIR.value, "failures.json"), result)
+  print(json.dumps(result, indent=1))
+  logging.info("odds ratio %.2f (95%% CI %.2f-%.2f) over %d frame-objects", result["odds_ratio"],
+               result["ci95_low"], result["ci95_high"], len(j_values))
+
+
+if __name__ == "__main__":
+  app.run(main)
