@@ -173,6 +173,11 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     # Two frames later the content moved 2 x 16 full-resolution pixels.
     self.assertAllEqual(predicted[2], np.roll(static, 2 * 2 * STRIDE, axis=1))
 
+  def test_needs_at_least_one_reference(self):
+    with self.assertRaisesRegex(ValueError, "no reference frames"):
+      trackers.PointerTracker(CellContentEmbedder(),
+                              trackers.PropagationConfig(window=0, use_first=False))
+
   def test_streams_frames_and_keeps_bounded_memory(self):
     consumed = []
 

@@ -55,6 +55,8 @@ class PointerTracker:
   def __init__(self, embedder, config: PropagationConfig = PropagationConfig()):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
+    if config.window < 1 and not config.use_first:
+      raise ValueError("no reference frames: use a window >= 1 or the first frame")
     self.embedder = embedder
     self.config = config
     self.stride = embedder.stride
