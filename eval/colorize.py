@@ -21,7 +21,6 @@ from colortrack import tracking_flags
 from colortrack.data import video_io
 from colortrack.evaluation import colorize
 from colortrack.inference import embedder
-from colortrack.inference import trackers
 from colortrack.utils import files
 from colortrack.utils import progress as progress_lib
 
@@ -35,12 +34,7 @@ def main(argv):
   del argv
   try:
     model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
-    values = trackers.settings(model.config, tracking_flags.overrides())
-    # Copy from the colour frame only: colours must not drift through predictions.
-    config = trackers.PropagationConfig(
-        window=0, use_first=True, temperature=values["temperature"], top_k=values["top_k"],
-        radius=values["radius"], scale=values["scale"])
-    tracker = trackers.PointerTracker(model, config)
+    tracker = colorize.make_colorizer(model, tracking_flags.overrides())
     source = video_io.source_from_path(_VIDEO.value)
     total, fps = video_io.frame_count_and_fps(source)
     frames = video_io.rgb_frames(source)

@@ -26,7 +26,6 @@ from colortrack.evaluation import analysis
 from colortrack.evaluation import colorize
 from colortrack.evaluation import davis
 from colortrack.inference import embedder
-from colortrack.inference import trackers
 from colortrack.utils import files
 
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS folder.")
@@ -40,10 +39,7 @@ def main(argv):
   del argv
   try:
     model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
-    values = trackers.settings(model.config, tracking_flags.overrides())
-    colorizer = trackers.PointerTracker(model, trackers.PropagationConfig(
-        window=0, use_first=True, temperature=values["temperature"], top_k=values["top_k"],
-        radius=values["radius"], scale=values["scale"]))
+    colorizer = colorize.make_colorizer(model, tracking_flags.overrides())
     sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
     j_values, colour_errors = [], []
     for sequence in sequences:

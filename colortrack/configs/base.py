@@ -86,6 +86,46 @@ def get_base_config() -> ml_collections.ConfigDict:
   return config
 
 
+def use_cpu_sizes(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Model, input and affinity that train on a 2-core CPU in hours (why: configs/cpu.py)."""
+  config.data.image_size = 128
+  config.data.crop_scale_min = 0.5
+  config.data.shuffle_buffer = 128
+  config.model.encoder_widths = (32, 64, 128, 128)
+  config.model.encoder_blocks = (1, 1, 1, 1)
+  config.model.head_width = 128
+  config.model.output_stride = 8
+  config.model.normalize_embeddings = True
+  config.model.temperature = 0.05
+  config.inference.temperature = 0.05
+  config.train.batch_size = 16
+  config.train.log_every = 20
+  config.train.summary_every = 20
+  config.train.image_summary_every = 250
+  config.train.checkpoint_every = 250
+  return config
+
+
+def use_tiny_sizes(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A model that trains a few steps in seconds: tests and the demo."""
+  config.data.image_size = 32
+  config.data.shuffle_buffer = 16
+  config.data.cycle_length = 2
+  config.model.encoder_widths = (8, 8, 16, 16)
+  config.model.encoder_blocks = (1, 1, 1, 1)
+  config.model.head_width = 16
+  config.model.embed_dim = 8
+  config.model.output_stride = 8
+  config.train.batch_size = 4
+  config.train.learning_rate = 3e-3
+  config.train.num_steps = 20
+  config.train.log_every = 5
+  config.train.summary_every = 5
+  config.train.image_summary_every = 10
+  config.train.checkpoint_every = 10
+  return config
+
+
 def lock(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   config.lock()
   return config

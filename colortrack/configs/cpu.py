@@ -27,21 +27,7 @@ from colortrack.configs import base
 
 
 def get_config():
-  config = base.get_base_config()
-  config.data.image_size = 128
-  config.data.crop_scale_min = 0.5
-  config.data.shuffle_buffer = 128
-  config.model.encoder_widths = (32, 64, 128, 128)
-  config.model.encoder_blocks = (1, 1, 1, 1)
-  config.model.head_width = 128
-  config.model.normalize_embeddings = True
-  config.model.temperature = 0.05
-  config.inference.temperature = 0.05
-  config.train.batch_size = 16
+  config = base.use_cpu_sizes(base.get_base_config())
   config.train.num_steps = 6000
   config.train.lr_drop_step = 4500
-  config.train.log_every = 20
-  config.train.summary_every = 20
-  config.train.image_summary_every = 250
-  config.train.checkpoint_every = 250
   return base.lock(config)

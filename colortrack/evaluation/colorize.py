@@ -11,6 +11,16 @@ import numpy as np
 
 from colortrack.data import color
 from colortrack.inference import grid as grid_lib
+from colortrack.inference import trackers
+
+
+def make_colorizer(embedder, overrides=None) -> trackers.PointerTracker:
+  """A tracker that copies from the colour frame only (window 0 + first frame), so
+  colours do not drift through predictions; other settings as `trackers.settings`."""
+  values = trackers.settings(embedder.config, overrides)
+  return trackers.PointerTracker(embedder, trackers.PropagationConfig(
+      window=0, use_first=True, temperature=values["temperature"], top_k=values["top_k"],
+      radius=values["radius"], scale=values["scale"]))
 
 
 def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from colortrack.inference import labels as labels_lib
+from colortrack.inference import propagation
 from colortrack.inference import trackers
 
 
@@ -59,32 +60,27 @@ def localize(query, keys, temperature, radius: int, rate: int, tile: int = 16):
   keys = tf.convert_to_tensor(keys, tf.float32)
   h, w, dim = query.shape
   reach = radius * rate
-  rows_out = []
-  for row0 in range(0, h, tile):
-    row1 = min(row0 + tile, h)
-    key_row0, key_row1 = max(0, row0 - reach), min(h, row1 + reach)
-    blocks = []
-    for col0 in range(0, w, tile):
-      col1 = min(col0 + tile, w)
-      key_col0, key_col1 = max(0, col0 - reach), min(w, col1 + reach)
-      queries = tf.reshape(query[row0:row1, col0:col1], [-1, dim])
-      window = tf.reshape(keys[key_row0:key_row1, key_col0:key_col1], [-1, dim])
-      logits = tf.matmul(queries, window, transpose_b=True) / temperature
-      q_rows, q_cols = tf.meshgrid(tf.range(row0, row1), tf.range(col0, col1), indexing="ij")
-      k_rows, k_cols = tf.meshgrid(tf.range(key_row0, key_row1), tf.range(key_col0, key_col1),
-                                   indexing="ij")
-      d_rows = tf.reshape(k_rows, [1, -1]) - tf.reshape(q_rows, [-1, 1])
-      d_cols = tf.reshape(k_cols, [1, -1]) - tf.reshape(q_cols, [-1, 1])
-      candidate = ((tf.abs(d_rows) <= reach) & (tf.abs(d_cols) <= reach) &
-                   (d_rows % rate == 0) & (d_cols % rate == 0))
-      weights = tf.nn.softmax(tf.where(candidate, logits, -1e9), axis=-1)
-      offset = tf.stack([tf.reduce_sum(weights * tf.cast(d_rows, tf.float32), -1),
-                         tf.reduce_sum(weights * tf.cast(d_cols, tf.float32), -1)], -1)
-      position = tf.cast(tf.stack([tf.reshape(q_rows, [-1]), tf.reshape(q_cols, [-1])], -1),
-                         tf.float32)
-      blocks.append(tf.reshape(position + offset, [row1 - row0, col1 - col0, 2]))
-    rows_out.append(tf.concat(blocks, axis=1))
-  return tf.concat(rows_out, axis=0)
+  blocks = []
+  for rows, cols, key_rows, key_cols in propagation.window_tiles(h, w, tile, reach):
+    queries = tf.reshape(query[rows, cols], [-1, dim])
+    window = tf.reshape(keys[key_rows, key_cols], [-1, dim])
+    logits = tf.matmul(queries, window, transpose_b=True) / temperature
+    q_rows, q_cols = tf.meshgrid(tf.range(rows.start, rows.stop),
+                                 tf.range(cols.start, cols.stop), indexing="ij")
+    k_rows, k_cols = tf.meshgrid(tf.range(key_rows.start, key_rows.stop),
+                                 tf.range(key_cols.start, key_cols.stop), indexing="ij")
+    d_rows = tf.reshape(k_rows, [1, -1]) - tf.reshape(q_rows, [-1, 1])
+    d_cols = tf.reshape(k_cols, [1, -1]) - tf.reshape(q_cols, [-1, 1])
+    candidate = ((tf.abs(d_rows) <= reach) & (tf.abs(d_cols) <= reach) &
+                 (d_rows % rate == 0) & (d_cols % rate == 0))
+    weights = tf.nn.softmax(tf.where(candidate, logits, -1e9), axis=-1)
+    offset = tf.stack([tf.reduce_sum(weights * tf.cast(d_rows, tf.float32), -1),
+                       tf.reduce_sum(weights * tf.cast(d_cols, tf.float32), -1)], -1)
+    position = tf.cast(tf.stack([tf.reshape(q_rows, [-1]), tf.reshape(q_cols, [-1])], -1),
+                       tf.float32)
+    blocks.append(tf.reshape(position + offset, [rows.stop - rows.start,
+                                                 cols.stop - cols.start, 2]))
+  return propagation.assemble_tiles(blocks, h, w, tile)
 
 
 def roi_sample(query, keys, values, centres, temperature, fine_radius: int):

@@ -42,6 +42,25 @@ def propagate(target, references, reference_labels, temperature, chunk_size: int
                      fn_output_signature=tf.TensorSpec([chunk_size, None], tf.float32))
   return tf.reshape(labels, [-1, tf.shape(reference_labels)[1]])[:num_targets]
 
+def window_tiles(height: int, width: int, tile: int, reach: int):
+  """Yields (rows, cols, key_rows, key_cols) slices: a `tile x tile` block of
+  query cells and the window of cells within `reach` of it, clipped to the grid."""
+  for row0 in range(0, height, tile):
+    row1 = min(row0 + tile, height)
+    for col0 in range(0, width, tile):
+      col1 = min(col0 + tile, width)
+      yield (slice(row0, row1), slice(col0, col1),
+             slice(max(0, row0 - reach), min(height, row1 + reach)),
+             slice(max(0, col0 - reach), min(width, col1 + reach)))
+
+
+def assemble_tiles(blocks, height: int, width: int, tile: int):
+  """Inverse of the `window_tiles` order: row-major blocks -> one `[h, w, ...]` tensor."""
+  per_row = -(-width // tile)
+  rows = [tf.concat(blocks[i:i + per_row], axis=1) for i in range(0, len(blocks), per_row)]
+  return tf.concat(rows, axis=0)
+
+
 def propagate_local(target, references, reference_labels, temperature, radius: int,
                     top_k: int = 0, tile: int = 12):
   """The pointer restricted to a (2 radius + 1)^2 window, on grids.
@@ -59,35 +78,29 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
   frames = references.shape[0]
   num_labels = reference_labels.shape[-1]
   radius = int(radius)
-  rows_out = []
-  for row0 in range(0, height, tile):
-    row1 = min(row0 + tile, height)
-    ref_row0, ref_row1 = max(0, row0 - radius), min(height, row1 + radius)
-    blocks = []
-    for col0 in range(0, width, tile):
-      col1 = min(col0 + tile, width)
-      ref_col0, ref_col1 = max(0, col0 - radius), min(width, col1 + radius)
-      queries = tf.reshape(target[row0:row1, col0:col1], [-1, dim])
-      keys = tf.reshape(references[:, ref_row0:ref_row1, ref_col0:ref_col1], [-1, dim])
-      values = tf.reshape(reference_labels[:, ref_row0:ref_row1, ref_col0:ref_col1],
-                          [-1, num_labels])
-      logits = tf.matmul(queries, keys, transpose_b=True) / temperature
-      # Window test from 1-D row/col indices broadcast to [queries, keys].
-      q_rows, q_cols = tf.meshgrid(tf.range(row0, row1), tf.range(col0, col1), indexing="ij")
-      k_rows, k_cols = tf.meshgrid(tf.range(ref_row0, ref_row1), tf.range(ref_col0, ref_col1),
-                                   indexing="ij")
-      k_rows = tf.tile(tf.reshape(k_rows, [-1]), [frames])
-      k_cols = tf.tile(tf.reshape(k_cols, [-1]), [frames])
-      inside = tf.logical_and(
-          tf.abs(tf.reshape(q_rows, [-1, 1]) - k_rows[None]) <= radius,
-          tf.abs(tf.reshape(q_cols, [-1, 1]) - k_cols[None]) <= radius)
-      logits = tf.where(inside, logits, tf.constant(-1e9, tf.float32))
-      if top_k > 0:
-        scores, indices = tf.math.top_k(logits, k=min(top_k, int(logits.shape[1])))
-        block = tf.einsum("nk,nkc->nc", tf.nn.softmax(scores, axis=-1),
-                          tf.gather(values, indices))
-      else:
-        block = tf.matmul(tf.nn.softmax(logits, axis=-1), values)
-      blocks.append(tf.reshape(block, [row1 - row0, col1 - col0, num_labels]))
-    rows_out.append(tf.concat(blocks, axis=1))
-  return tf.concat(rows_out, axis=0)
+  blocks = []
+  for rows, cols, key_rows, key_cols in window_tiles(height, width, tile, radius):
+    queries = tf.reshape(target[rows, cols], [-1, dim])
+    keys = tf.reshape(references[:, key_rows, key_cols], [-1, dim])
+    values = tf.reshape(reference_labels[:, key_rows, key_cols], [-1, num_labels])
+    logits = tf.matmul(queries, keys, transpose_b=True) / temperature
+    # Window test from 1-D row/col indices broadcast to [queries, keys].
+    q_rows, q_cols = tf.meshgrid(tf.range(rows.start, rows.stop),
+                                 tf.range(cols.start, cols.stop), indexing="ij")
+    k_rows, k_cols = tf.meshgrid(tf.range(key_rows.start, key_rows.stop),
+                                 tf.range(key_cols.start, key_cols.stop), indexing="ij")
+    k_rows = tf.tile(tf.reshape(k_rows, [-1]), [frames])
+    k_cols = tf.tile(tf.reshape(k_cols, [-1]), [frames])
+    inside = tf.logical_and(
+        tf.abs(tf.reshape(q_rows, [-1, 1]) - k_rows[None]) <= radius,
+        tf.abs(tf.reshape(q_cols, [-1, 1]) - k_cols[None]) <= radius)
+    logits = tf.where(inside, logits, tf.constant(-1e9, tf.float32))
+    if top_k > 0:
+      scores, indices = tf.math.top_k(logits, k=min(top_k, int(logits.shape[1])))
+      block = tf.einsum("nk,nkc->nc", tf.nn.softmax(scores, axis=-1),
+                        tf.gather(values, indices))
+    else:
+      block = tf.matmul(tf.nn.softmax(logits, axis=-1), values)
+    blocks.append(tf.reshape(block, [rows.stop - rows.start, cols.stop - cols.start,
+                                     num_labels]))
+  return assemble_tiles(blocks, height, width, tile)
