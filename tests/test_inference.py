@@ -274,6 +274,8 @@ class TrackVideoTest(tf.test.TestCase):
     for kwargs, message in cases:
       with self.assertRaisesRegex(track_video.TrackInputError, message):
         track_video.track_video(output_dir=out, tracker=tracker, **kwargs)
+    # Rejected before anything was written: no output, no temp video.
+    self.assertFalse(os.path.exists(out))
 
   def test_track_binary_exit_code_and_one_line_error(self):
     result = subprocess.run(

@@ -86,6 +86,11 @@ class _OverlayWriter:
     self.writer.release()
     os.replace(self.tmp_path, self.path)
 
+  def abort(self) -> None:
+    self.writer.release()
+    if os.path.exists(self.tmp_path):
+      os.remove(self.tmp_path)
+
 
 def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[str] = None,
                 keypoints_path: Optional[str] = None, write_overlay: bool = True,
@@ -104,6 +109,27 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
   except video_io.VideoReadError as e:
     raise TrackInputError(f"{video_path}: {e}") from e
   height, width = first.shape[:2]
+  # Validate the annotation before anything is written.
+  if mask_path is not None:
+    try:
+      first_ids = masks_lib.read_mask(mask_path)
+    except masks_lib.MaskError as e:
+      raise TrackInputError(str(e)) from e
+    if first_ids.shape != (height, width):
+      raise TrackInputError(f"{mask_path}: mask is {first_ids.shape[1]}x{first_ids.shape[0]} "
+                            f"but the video's frames are {width}x{height}")
+    object_ids = masks_lib.object_ids(first_ids)
+    if not len(object_ids):
+      raise TrackInputError(f"{mask_path}: mask has no object (every pixel is background)")
+  else:
+    points = read_keypoints(keypoints_path)
+    outside = np.flatnonzero((points[:, 0] < -0.5) | (points[:, 0] > width - 0.5) |
+                             (points[:, 1] < -0.5) | (points[:, 1] > height - 0.5))
+    if len(outside):
+      k = int(outside[0])
+      raise TrackInputError(f"{keypoints_path}: keypoint {k} at ({points[k, 0]:g}, "
+                            f"{points[k, 1]:g}) is outside the {width}x{height} frame")
+
   total, fps = video_io.frame_count_and_fps(source)
   os.makedirs(output_dir, exist_ok=True)
   overlay = (_OverlayWriter(os.path.join(output_dir, "overlay.mp4"), fps, width, height)
@@ -119,48 +145,35 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
 
   all_frames = remember(itertools.chain([first], frames))
   summary = {"video": video_path, "frames": 0, "width": width, "height": height}
-
-  if mask_path is not None:
-    try:
-      first_ids = masks_lib.read_mask(mask_path)
-    except masks_lib.MaskError as e:
-      raise TrackInputError(str(e)) from e
-    if first_ids.shape != (height, width):
-      raise TrackInputError(f"{mask_path}: mask is {first_ids.shape[1]}x{first_ids.shape[0]} "
-                            f"but the video's frames are {width}x{height}")
-    object_ids = masks_lib.object_ids(first_ids)
-    if not len(object_ids):
-      raise TrackInputError(f"{mask_path}: mask has no object (every pixel is background)")
-    summary["objects"] = [int(i) for i in object_ids]
-    for index, ids in enumerate(tracker.track_masks(all_frames, first_ids)):
-      masks_lib.write_mask(os.path.join(output_dir, "masks", f"{index:05d}.png"), ids)
-      if overlay:
-        overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids))
-      frame_buffer.clear()
-      summary["frames"] += 1
-      progress.update(1)
-  else:
-    points = read_keypoints(keypoints_path)
-    outside = np.flatnonzero((points[:, 0] < -0.5) | (points[:, 0] > width - 0.5) |
-                             (points[:, 1] < -0.5) | (points[:, 1] > height - 0.5))
-    if len(outside):
-      k = int(outside[0])
-      raise TrackInputError(f"{keypoints_path}: keypoint {k} at ({points[k, 0]:g}, "
-                            f"{points[k, 1]:g}) is outside the {width}x{height} frame")
-    results = []
-    for index, (frame_points, visible) in enumerate(
-        tracker.track_points(all_frames, points)):
-      results.append({"frame": index, "keypoints": [
-          {"x": float(x), "y": float(y), "visible": bool(v)}
-          for (x, y), v in zip(frame_points, visible)]})
-      if overlay:
-        overlay.write(draw_overlay(frame_buffer.pop(0), points=frame_points, visible=visible))
-      frame_buffer.clear()
-      summary["frames"] += 1
-      progress.update(1)
-    files.write_json_atomic(os.path.join(output_dir, "keypoints.json"),
-                            {"num_keypoints": int(len(points)), "frames": results})
-    summary["keypoints"] = int(len(points))
+  try:
+    if mask_path is not None:
+      summary["objects"] = [int(i) for i in object_ids]
+      for index, ids in enumerate(tracker.track_masks(all_frames, first_ids)):
+        masks_lib.write_mask(os.path.join(output_dir, "masks", f"{index:05d}.png"), ids)
+        if overlay:
+          overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids))
+        frame_buffer.clear()
+        summary["frames"] += 1
+        progress.update(1)
+    else:
+      results = []
+      for index, (frame_points, visible) in enumerate(
+          tracker.track_points(all_frames, points)):
+        results.append({"frame": index, "keypoints": [
+            {"x": float(x), "y": float(y), "visible": bool(v)}
+            for (x, y), v in zip(frame_points, visible)]})
+        if overlay:
+          overlay.write(draw_overlay(frame_buffer.pop(0), points=frame_points, visible=visible))
+        frame_buffer.clear()
+        summary["frames"] += 1
+        progress.update(1)
+      files.write_json_atomic(os.path.join(output_dir, "keypoints.json"),
+                              {"num_keypoints": int(len(points)), "frames": results})
+      summary["keypoints"] = int(len(points))
+  except BaseException:
+    if overlay:
+      overlay.abort()  # masks written so far stay; no half video is left
+    raise
   if overlay:
     overlay.close()
     summary["overlay"] = overlay.path
