@@ -17,8 +17,9 @@ test: $(VENV)/installed.stamp
 	$(PY) -m pytest -q tests
 
 # The main job on the embedded default (synthetic video, no download):
-# video -> codebook -> TFRecords -> strips -> brief training -> SavedModel ->
-# tracking with an overlay video -> J&F of the model next to identity and flow.
+# video -> codebook -> TFRecords -> strips -> brief training -> SavedModel; then
+# the shipped trained tracker (colortrack/pretrained/) tracks a video with an
+# overlay, and J&F of it, the briefly trained model, identity and flow.
 DEMO_SEQUENCES = synthetic_000,synthetic_001,synthetic_002
 demo: $(VENV)/installed.stamp
 	$(PY) -m data_prep.make_synthetic --output_dir=$(DEMO_DIR)/synthetic --num_videos=8
@@ -34,16 +35,21 @@ demo: $(VENV)/installed.stamp
 	$(PY) -m train.export --workdir=$(DEMO_DIR)/train --export_dir=$(DEMO_DIR)/savedmodel
 	$(PY) -m colortrack.track --video=$(DEMO_DIR)/synthetic/videos/synthetic_000.mp4 \
 	    --mask=$(DEMO_DIR)/synthetic/davis/Annotations/480p/synthetic_000/00000.png \
-	    --output_dir=$(DEMO_DIR)/track --model=$(DEMO_DIR)/savedmodel --radius=4
-	for method in model identity flow; do \
+	    --output_dir=$(DEMO_DIR)/track
+	$(PY) -m eval.davis --davis_root=$(DEMO_DIR)/synthetic/davis --sequences=$(DEMO_SEQUENCES) \
+	    --results_dir=$(DEMO_DIR)/davis_trained --overwrite > /dev/null
+	$(PY) -m eval.davis --davis_root=$(DEMO_DIR)/synthetic/davis --sequences=$(DEMO_SEQUENCES) \
+	    --results_dir=$(DEMO_DIR)/davis_tiny --model=$(DEMO_DIR)/savedmodel --radius=4 \
+	    --overwrite > /dev/null
+	for method in identity flow; do \
 	  $(PY) -m eval.davis --davis_root=$(DEMO_DIR)/synthetic/davis --sequences=$(DEMO_SEQUENCES) \
-	      --results_dir=$(DEMO_DIR)/davis_$$method --method=$$method \
-	      --model=$(DEMO_DIR)/savedmodel --radius=4 --overwrite > /dev/null || exit 1; \
+	      --results_dir=$(DEMO_DIR)/davis_$$method --method=$$method --overwrite > /dev/null || exit 1; \
 	done
-	$(PY) -m eval.summarize --results_dirs=$(DEMO_DIR)/davis_model,$(DEMO_DIR)/davis_identity,$(DEMO_DIR)/davis_flow \
-	    --names=model,identity,flow
-	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4; SavedModel $(DEMO_DIR)/savedmodel"
-	@echo "demo: TensorBoard: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
+	$(PY) -m eval.summarize \
+	    --results_dirs=$(DEMO_DIR)/davis_trained,$(DEMO_DIR)/davis_tiny,$(DEMO_DIR)/davis_identity,$(DEMO_DIR)/davis_flow \
+	    --names=trained,tiny-300-steps,identity,flow
+	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4, tracked by colortrack/pretrained/mast_cpu"
+	@echo "demo: TensorBoard of the brief training: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
 
 clean:
 	rm -rf $(DEMO_DIR)

@@ -1,4 +1,4 @@
-r"""Benchmark: tracking frames/s and peak memory at 854x480 (DAVIS size).
+r"""Benchmark: tracking frames/s and peak memory at 854x480 (DAVIS size) or any size.
 
 Examples (the numbers in BENCHMARKS.md):
   python -m benchmarks.tracking_speed --config=colortrack/configs/paper.py --num_frames=60
@@ -6,9 +6,12 @@ Examples (the numbers in BENCHMARKS.md):
       --bfloat16 --scale=0.5
   python -m benchmarks.tracking_speed --config=colortrack/configs/cpu.py --num_frames=1000
   python -m benchmarks.tracking_speed --config=colortrack/configs/mast_multi.py:cpu --num_frames=60
+  python -m benchmarks.tracking_speed --config=colortrack/configs/mast_multi.py:cpu \
+      --num_frames=5000 --height=240 --width=427
 
 Speed does not depend on the weights, so the preset's model is built with
-random weights. Frames are a 48-frame synthetic 854x480 video played back and
+random weights. Frames are a 48-frame synthetic video (854x480 unless
+--height/--width say otherwise) played back and
 forth (streamed, so any --num_frames fits in memory); masks with 3 objects.
 Reported: steady-state frames/s after --warmup frames (graph tracing), with
 the mask written as PNG each frame like eval.davis does, and peak RSS.
@@ -42,6 +45,10 @@ _BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Network in bfloat16.")
 _TOP_K = flags.DEFINE_integer("top_k", 10, "Top-k.")
 _RADIUS = flags.DEFINE_integer("radius", 12, "Local radius in grid cells (0: global).")
 _MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"], "Default: the preset's.")
+_FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
+                              "Tracked features; default: the preset's inference.features.")
+_HEIGHT = flags.DEFINE_integer("height", 480, "Frame height of the synthetic video.")
+_WIDTH = flags.DEFINE_integer("width", 854, "Frame width of the synthetic video.")
 flags.mark_flags_as_required(["config"])
 
 
@@ -58,21 +65,23 @@ def main(argv):
   keras.mixed_precision.set_global_policy("mixed_bfloat16" if _BFLOAT16.value else "float32")
   model = colorizer.build_colorizer(config.model, 1, 64, colorizer.input_channels(config))
   keras.mixed_precision.set_global_policy("float32")
-  module = serving.TrackerModule(model, serving.color_space(config))
+  module = serving.make_module(model, config, _FEATURES.value)
   embedder = embedder_lib.Embedder(lambda f: module.embed(f)["embeddings"],
                                    model.output_stride, "random weights")
   values = trackers.settings(config, {"top_k": _TOP_K.value, "radius": _RADIUS.value,
                                       "scale": _SCALE.value,
                                       **({"memory": _MEMORY.value} if _MEMORY.value else {})})
   propagation_config = trackers.PropagationConfig(
-      top_k=values["top_k"], radius=values["radius"], scale=values["scale"])
+      window=values["window"], temperature=values["temperature"], top_k=values["top_k"],
+      radius=values["radius"], hard=values["hard"], scale=values["scale"],
+      renormalize=values["renormalize"])
   if values["memory"] == "mast":
     tracker = mast.MastTracker(embedder, propagation_config, values["long_term"],
                                values["short_term"], values["coarse_radius"],
                                values["fine_radius"])
   else:
     tracker = trackers.PointerTracker(embedder, propagation_config)
-  video = synthetic.generate_video(0, num_frames=48, height=480, width=854)
+  video = synthetic.generate_video(0, num_frames=48, height=_HEIGHT.value, width=_WIDTH.value)
   times = []
   with tempfile.TemporaryDirectory() as out:
     start = time.monotonic()
@@ -87,7 +96,8 @@ def main(argv):
       "first_frame_s": round(times[0], 2),
       "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
       "scale": _SCALE.value, "bfloat16": _BFLOAT16.value, "top_k": _TOP_K.value,
-      "radius": _RADIUS.value, "memory": values["memory"], "size": "854x480",
+      "radius": _RADIUS.value, "memory": values["memory"],
+      "features": module.features, "size": f"{_WIDTH.value}x{_HEIGHT.value}",
   }
   logging.info("result: %s", json.dumps(result))
   print(json.dumps(result))

@@ -2,7 +2,9 @@
 
 Signatures:
   embed(frames: uint8 [T, H, W, 3] RGB, any size)
-      -> embeddings float32 [T, ceil(H/s), ceil(W/s), D], s = output stride.
+      -> embeddings float32 [T, ceil(H/s), ceil(W/s), D], s = output stride:
+         the features the config's `inference.features` names (the head's
+         embedding, or the L2-normalized last ResNet stage).
          The model's input is computed inside (gray Lab L for the colorization
          method, the configured colour space for MAST; in-graph via
          tensorflow-io's rgb_to_lab); frames are padded at the bottom/right by
@@ -16,7 +18,9 @@ test-time defaults), which colortrack's trackers read.
 """
 
 import os
+from typing import Optional, Sequence
 
+import ml_collections
 import tensorflow as tf
 
 from colortrack.data import color
@@ -25,17 +29,25 @@ from colortrack.modeling import colorizer as colorizer_lib
 from colortrack.modeling import mast
 
 CONFIG_NAME = "colortrack_config.json"
+FEATURES = ("embedding", "encoder")
 
 
 class TrackerModule(tf.Module):
   """tf.Module wrapping a Colorizer with the serving signatures."""
 
   def __init__(self, model: colorizer_lib.Colorizer, color_space: str = "gray",
-               chunk_size: int = 4096):
-    """`color_space`: "gray" (colorization method) or MAST's "lab" / "rgb" / "hsv"."""
+               chunk_size: int = 4096, features: str = "embedding"):
+    """`color_space`: "gray" (colorization method) or MAST's "lab" / "rgb" / "hsv".
+
+    `features`: what `embed` returns, "embedding" (the head's output, what the
+    pointer was trained on) or "encoder" (the L2-normalized last ResNet stage).
+    """
     super().__init__(name="colortrack")
+    if features not in FEATURES:
+      raise ValueError(f"unknown features {features!r}; choose from {FEATURES}")
     self.model = model
     self.color_space = color_space
+    self.features = features
     # Saved with the model so a loaded SavedModel knows its pixel <-> grid mapping.
     self.stride = tf.Variable(model.output_stride, trainable=False, name="stride")
     self.chunk_size = chunk_size
@@ -56,7 +68,9 @@ class TrackerModule(tf.Module):
   def embed_frames(self, frames):
     """uint8 RGB `[T, H, W, 3]` -> embeddings `[T, h, w, D]`."""
     x = self.model_input(frames)
-    if self.model.head_temporal_kernel == 1:
+    if self.features == "encoder":
+      embeddings = self.model.encoder_features(x[:, None])[:, 0]
+    elif self.model.head_temporal_kernel == 1:
       # Frames are independent: each one is a clip of length 1.
       embeddings = self.model(x[:, None], training=False)[:, 0]
     else:
@@ -92,9 +106,50 @@ def color_space(config) -> str:
   return config.mast.color_space if config.method == "mast" else "gray"
 
 
+def tracking_features(config) -> str:
+  """The features a training config tracks with (configs written before the option: the head's)."""
+  return config.inference.get("features", "embedding")
+
+
+def with_inference_defaults(config, assignments: Sequence[str]):
+  """A copy of `config` whose `inference` section has `KEY=VALUE` assignments applied.
+
+  Values are parsed by the type of the base config's default (bool: true/false);
+  tuple-valued keys are not settable this way. Unknown keys raise ValueError.
+  """
+  from colortrack.configs import base  # pylint: disable=g-import-not-at-top
+  defaults = base.get_base_config().inference
+  config = ml_collections.ConfigDict(config.to_dict())
+  for assignment in assignments:
+    key, sep, text = assignment.partition("=")
+    if not sep or key not in defaults or isinstance(defaults[key], (tuple, list)):
+      settable = sorted(k for k, v in defaults.items() if not isinstance(v, (tuple, list)))
+      raise ValueError(f"{assignment!r}: expected KEY=VALUE with KEY one of {settable}")
+    kind = type(defaults[key])
+    if kind is bool:
+      if text.lower() not in ("true", "false"):
+        raise ValueError(f"{assignment!r}: {key} takes true or false")
+      value = text.lower() == "true"
+    else:
+      try:
+        value = kind(text)
+      except ValueError as e:
+        raise ValueError(f"{assignment!r}: {key} takes a value of type {kind.__name__}") from e
+    config.inference[key] = value
+  return config
+
+
+def make_module(model: colorizer_lib.Colorizer, config=None,
+                features: Optional[str] = None) -> TrackerModule:
+  """A TrackerModule with the input and (unless `features` is given) features of `config`."""
+  if config is None:
+    return TrackerModule(model, "gray", features=features or "embedding")
+  return TrackerModule(model, color_space(config), features=features or tracking_features(config))
+
+
 def export(model: colorizer_lib.Colorizer, export_dir: str, config=None) -> TrackerModule:
   """Writes the SavedModel and the config (to a temp folder, renamed when complete)."""
-  module = TrackerModule(model, color_space(config) if config is not None else "gray")
+  module = make_module(model, config)
   tmp_dir = export_dir.rstrip("/") + ".tmp"
   if tf.io.gfile.exists(tmp_dir):
     tf.io.gfile.rmtree(tmp_dir)

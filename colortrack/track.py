@@ -41,9 +41,9 @@ def main(argv):
     logging.error("%s", e)
     sys.exit(1)
   logging.info("tracked %d frames (%dx%d) with %s in %.1f s (%.1f frames/s); results in %s",
-               summary["frames"], summary["width"], summary["height"], tracker.name,
-               summary["seconds"], summary["frames"] / max(summary["seconds"], 1e-9),
-               _OUTPUT_DIR.value)
+               summary["frames"], summary["width"], summary["height"],
+               tracking_flags.describe(tracker), summary["seconds"],
+               summary["frames"] / max(summary["seconds"], 1e-9), _OUTPUT_DIR.value)
 
 
 if __name__ == "__main__":

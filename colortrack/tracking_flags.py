@@ -7,11 +7,14 @@ defaults (the `inference` section of its training config), then the paper's.
 
 from absl import flags
 
+from colortrack import pretrained
 from colortrack.inference import trackers
 
 METHOD = flags.DEFINE_enum("method", "model", ["model", "identity", "flow"],
                            "model: the learned pointer; identity / flow: baselines.")
-MODEL = flags.DEFINE_string("model", None, "SavedModel folder or training workdir (--method=model).")
+MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
+                            "SavedModel folder or training workdir (--method=model). Default: "
+                            "the shipped trained tracker (colortrack/pretrained/).")
 BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (training "
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")
 SCALE = flags.DEFINE_float("scale", None, "Resize frames by this before embedding (0.5: ~4x "
@@ -29,9 +32,14 @@ LONG_TERM = flags.DEFINE_list("long_term", None, "MAST long-term memory frames, 
 SHORT_TERM = flags.DEFINE_list("short_term", None, "MAST short-term offsets, e.g. 5,3,1.")
 COARSE_RADIUS = flags.DEFINE_integer("coarse_radius", None, "MAST ROI localization radius.")
 FINE_RADIUS = flags.DEFINE_integer("fine_radius", None, "MAST ROI half size.")
+RENORMALIZE = flags.DEFINE_bool("renormalize", None, "Masks: rescale each object's propagated "
+                                 "probabilities to [0, 1] per frame (against shrinking).")
+FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
+                             "Track with the head's embedding or the last ResNet stage "
+                             "(training workdirs). Default: the model's.")
 
 _OVERRIDES = (SCALE, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
-              COARSE_RADIUS, FINE_RADIUS)
+              COARSE_RADIUS, FINE_RADIUS, FEATURES, RENORMALIZE)
 
 
 def overrides() -> dict:
@@ -52,3 +60,9 @@ def make_tracker():
 
 def method_name() -> str:
   return METHOD.value
+
+
+def describe(tracker) -> str:
+  """"model (SavedModel PATH)" for the learned tracker, the baseline's name otherwise."""
+  embedder = getattr(tracker, "embedder", None)
+  return f"{tracker.name} ({embedder.description})" if embedder is not None else tracker.name

@@ -2,7 +2,7 @@ r"""Colorizes the gray frames of a video from its first (colour) frame: the pape
 
 Example:
   python -m eval.colorize --video=../shared/data/davis2016/JPEGImages/480p/blackswan \
-      --output_dir=/tmp/colorize --model=/tmp/cpu_workdir
+      --output_dir=/tmp/colorize
 
 Writes colorize.mp4 and every --image_every-th frame as PNG (gray | colorized |
 truth), and prints the mean ab error (Lab units) over frames 1..T-1.
@@ -27,7 +27,7 @@ from colortrack.utils import progress as progress_lib
 _VIDEO = flags.DEFINE_string("video", None, "Video file or folder of frames.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for images, video and scores.")
 _IMAGE_EVERY = flags.DEFINE_integer("image_every", 10, "Write every n-th panel as PNG.")
-flags.mark_flags_as_required(["video", "output_dir", "model"])
+flags.mark_flags_as_required(["video", "output_dir"])
 
 
 def main(argv):

@@ -37,7 +37,8 @@ def main(argv):
     sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
     if not _SCORE_ONLY.value:
       tracker = flags_common.make_tracker()
-      logging.info("predicting %d sequences with %s", len(sequences), tracker.name)
+      logging.info("predicting %d sequences with %s", len(sequences),
+                   flags_common.describe(tracker))
       davis.predict(_DAVIS_ROOT.value, _RESULTS_DIR.value, tracker, sequences,
                     overwrite=_OVERWRITE.value)
     results = davis.evaluate(_DAVIS_ROOT.value, _RESULTS_DIR.value, sequences)

@@ -2,7 +2,7 @@ r"""A picture of the learned embedding: its first 3 principal components as RGB.
 
 Example:
   python -m eval.embedding_pca --image=../shared/data/davis2016/JPEGImages/480p/blackswan/00000.jpg \
-      --output=/tmp/pca.png --model=/tmp/cpu_workdir
+      --output=/tmp/pca.png
 
 Writes the frame and its embedding's PCA colours side by side (PNG).
 """
@@ -22,7 +22,7 @@ from colortrack.utils import files
 
 _IMAGE = flags.DEFINE_string("image", None, "A frame (jpg/png).")
 _OUTPUT = flags.DEFINE_string("output", None, "PNG to write.")
-flags.mark_flags_as_required(["image", "output", "model"])
+flags.mark_flags_as_required(["image", "output"])
 
 
 def main(argv):

@@ -1,8 +1,7 @@
 r"""Do tracking failures coincide with colorization failures? (the paper's sec. 5 analysis)
 
 Example (after eval.davis --method=model wrote RESULTS_DIR):
-  python -m eval.failures --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model \
-      --model=/tmp/cpu_workdir
+  python -m eval.failures --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model
 
 Per evaluated frame and object: tracking failed when J < --j_threshold;
 colorization failed when the ab error (copying colours from frame 0 with the
@@ -32,7 +31,7 @@ _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "eval.davis predictions of the model.")
 _SEQUENCES = flags.DEFINE_list("sequences", [], "Sequences (default: all).")
 _J_THRESHOLD = flags.DEFINE_float("j_threshold", 0.5, "J below this is a tracking failure.")
-flags.mark_flags_as_required(["davis_root", "results_dir", "model"])
+flags.mark_flags_as_required(["davis_root", "results_dir"])
 
 
 def main(argv):

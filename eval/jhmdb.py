@@ -38,7 +38,8 @@ def main(argv):
     videos = keypoint_datasets.load_videos(_ROOT.value)
     if not _SCORE_ONLY.value:
       tracker = flags_common.make_tracker()
-      logging.info("predicting %d videos with %s", len(videos), tracker.name)
+      logging.info("predicting %d videos with %s", len(videos),
+                   flags_common.describe(tracker))
       keypoint_eval.predict(videos, tracker, _RESULTS_DIR.value, overwrite=_OVERWRITE.value)
     rows = keypoint_eval.score(videos, _RESULTS_DIR.value)
   except (keypoint_datasets.DatasetError, embedder.ModelLoadError, ValueError) as e:

@@ -8,6 +8,7 @@ import sys
 
 import tensorflow as tf
 
+from colortrack import pretrained
 from colortrack.data import synthetic
 from tests import testing_utils
 
@@ -35,20 +36,32 @@ class EvalBinariesTest(tf.test.TestCase):
     again = run("eval.davis", f"--davis_root={davis_root}", f"--results_dir={root}/flow",
                 "--method=flow")
     self.assertIn("predictions exist, kept", again.stderr)
-    summary = run("eval.summarize", f"--results_dirs={root}/identity,{root}/flow")
+    summary = run("eval.summarize", f"--results_dirs={root}/identity,{root}/flow",
+                  f"--davis_root={davis_root}", f"--plot_dir={root}/plots")
     self.assertEqual(summary.returncode, 0, msg=summary.stderr[-2000:])
+    self.assertCountEqual(os.listdir(os.path.join(root, "plots")),
+                          ["jf_over_time.png", "per_sequence.png"])
     lines = summary.stdout.strip().splitlines()
     self.assertEqual([l.split()[0] for l in lines], ["method", "identity", "flow"])
     with open(os.path.join(root, "flow", "global_results-val.csv")) as f:
       flow_jf = float(next(csv.DictReader(f))["J&F-Mean"])
     self.assertAlmostEqual(float(lines[2].split()[1]), flow_jf, places=3)
 
-  def test_davis_model_without_model_flag_is_one_clear_error(self):
+  def test_davis_model_defaults_to_the_shipped_tracker(self):
     root = self.create_tempdir().full_path
     synthetic.write_dataset(root, num_videos=1, num_frames=4, height=32, width=32)
     result = run("eval.davis", f"--davis_root={root}/davis", f"--results_dir={root}/r")
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-2000:])
+    self.assertIn(f"SavedModel {pretrained.DEFAULT_MODEL}", result.stderr)
+    self.assertLen(os.listdir(os.path.join(root, "r", "synthetic_000")), 4)
+
+  def test_davis_missing_model_is_one_clear_error(self):
+    root = self.create_tempdir().full_path
+    synthetic.write_dataset(root, num_videos=1, num_frames=4, height=32, width=32)
+    result = run("eval.davis", f"--davis_root={root}/davis", f"--results_dir={root}/r",
+                 f"--model={root}/missing")
     self.assertEqual(result.returncode, 1)
-    self.assertIn("--method=model needs --model", result.stderr)
+    self.assertIn(f"{root}/missing: model not found", result.stderr)
 
   def test_jhmdb_flow_on_shared_data(self):
     if not testing_utils.has_shared():

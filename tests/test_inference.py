@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import tensorflow as tf
 from absl.testing import parameterized
 
 from colortrack.data import masks
 from colortrack.data import synthetic
+from colortrack.data import video_io
 from colortrack.inference import grid
 from colortrack.inference import labels
 from colortrack.inference import propagation
@@ -173,6 +175,42 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     # Two frames later the content moved 2 x 16 full-resolution pixels.
     self.assertAllEqual(predicted[2], np.roll(static, 2 * 2 * STRIDE, axis=1))
 
+  def test_renormalize_keeps_a_diffusing_object(self):
+
+    class ConstantEmbedder:
+      """Every cell looks the same: the pointer averages the labels of its window."""
+      stride = STRIDE
+
+      def __call__(self, frames):
+        t, height, width, _ = frames.shape
+        return np.ones((t, height // STRIDE, width // STRIDE, 4), np.float32) / 2.0
+
+    frames = [np.zeros((48, 64, 3), np.uint8)] * 2
+    first = np.zeros((48, 64), np.uint8)
+    first[16:32, 24:40] = 1  # 2 x 2 cells
+    # radius 1, all affinities equal: a 3 x 3 box filter. The object's cells get
+    # 4/9 < 0.5, so plain soft propagation loses the whole object in one frame;
+    # rescaled to [0, 1], its channel peaks at 1 there and background at 0.
+    plain = trackers.PropagationConfig(temperature=1.0, radius=1)
+    rescaled = trackers.PropagationConfig(temperature=1.0, radius=1, renormalize=True)
+    lost = list(trackers.PointerTracker(ConstantEmbedder(), plain).track_masks(iter(frames), first))
+    kept = list(trackers.PointerTracker(ConstantEmbedder(), rescaled).track_masks(
+        iter(frames), first))
+    self.assertEqual(lost[1].max(), 0)
+    self.assertAllEqual(kept[1][20:28, 28:36], np.ones((8, 8)))  # the object's centre
+    self.assertEqual(kept[1][:12].max(), 0)
+    self.assertEqual(kept[1][:, :16].max(), 0)
+
+  def test_renormalize_golden(self):
+    object_prob = np.array([[0.1, 0.4], [0.25, 0.1]], np.float32)
+    soft = np.stack([1 - object_prob, object_prob, np.full_like(object_prob, 0.3)], axis=-1)
+    # Object channel (p - 0.1) / 0.3 -> [[0, 1], [0.5, 0]]; background 1 - p
+    # ((1 - p) - 0.6) / 0.3 -> [[1, 0], [0.5, 1]]; the constant channel keeps
+    # 0.3; then each cell is divided by its sum.
+    expected = np.array([[[1, 0, 0.3], [0, 1, 0.3]], [[0.5, 0.5, 0.3], [1, 0, 0.3]]])
+    expected /= expected.sum(axis=-1, keepdims=True)
+    self.assertAllClose(labels.renormalize(soft), expected, atol=1e-6)
+
   def test_needs_at_least_one_reference(self):
     with self.assertRaisesRegex(ValueError, "no reference frames"):
       trackers.PointerTracker(CellContentEmbedder(),
@@ -287,6 +325,30 @@ class TrackVideoTest(tf.test.TestCase):
     errors = [l for l in result.stderr.splitlines() if l.startswith("E")]
     self.assertLen(errors, 1)
     self.assertIn("missing.png: unreadable mask", errors[0])
+
+
+  def test_shipped_tracker_on_real_video_with_hand_drawn_mask(self):
+    if not testing_utils.has_shared():
+      self.skipTest(testing_utils.SHARED_MISSING_REASON)
+    video = testing_utils.shared_path("data", "unlabeled", "videos", "cotracker_apple.mp4")
+    first = next(iter(video_io.rgb_frames(video_io.source_from_path(video))))
+    height, width = first.shape[:2]
+    # What a user draws: an ellipse around the middle of the first frame.
+    mask = np.zeros((height, width), np.uint8)
+    cv2.ellipse(mask, (width // 2, height // 2), (width // 6, height // 5), 0, 0, 360, 1, -1)
+    mask_path = os.path.join(self.root, "drawn.png")
+    masks.write_mask(mask_path, mask)
+    result = subprocess.run(
+        [sys.executable, "-m", "colortrack.track", f"--video={video}", f"--mask={mask_path}",
+         f"--output_dir={self.root}/apple"],
+        cwd=testing_utils.REPO_ROOT, capture_output=True, text=True, timeout=600, check=False)
+    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    self.assertIn("colortrack/pretrained/mast_cpu", result.stderr)  # the default --model
+    predicted = sorted(os.listdir(os.path.join(self.root, "apple", "masks")))
+    self.assertLen(predicted, 50)
+    last = masks.read_mask(os.path.join(self.root, "apple", "masks", predicted[-1]))
+    self.assertGreater(np.count_nonzero(last), 0.2 * np.count_nonzero(mask))
+    self.assertGreater(os.path.getsize(os.path.join(self.root, "apple", "overlay.mp4")), 0)
 
 
 if __name__ == "__main__":

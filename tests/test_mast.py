@@ -185,6 +185,15 @@ class MastTrainingTest(tf.test.TestCase):
       metrics = trainer.train(self.config(mast_multi, num_steps=2, init_workdir=pair), multi)
     self.assertTrue(any("initialised the model from" in line for line in logs.output))
     self.assertIn("abs_error", metrics)
+    # Fine-tuning started from the pair weights: 2 Adam steps at lr 3e-3 move each
+    # weight by about 2 x 3e-3 at most; a fresh initialisation is far away.
+    pair_weights = trainer.restore_model(pair).trainable_weights
+    multi_weights = trainer.restore_model(multi).trainable_weights
+    self.assertLess(max(float(np.abs(a.numpy() - b.numpy()).max())
+                        for a, b in zip(pair_weights, multi_weights)), 0.02)
+    fresh = trainer.build_model_from_config(trainer.load_config(multi)).trainable_weights
+    self.assertGreater(max(float(np.abs(a.numpy() - b.numpy()).max())
+                           for a, b in zip(fresh, multi_weights)), 0.05)
     tracker = trackers.make_tracker("model", multi)
     self.assertIsInstance(tracker, mast_inference.MastTracker)
     window = trackers.make_tracker("model", multi, {"memory": "window"})

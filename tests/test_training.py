@@ -13,6 +13,7 @@ from colortrack.configs import tiny
 from colortrack.data import pipeline
 from colortrack.data import synthetic
 from colortrack.data import tfrecord_builder
+from colortrack.inference import embedder
 from colortrack.training import trainer
 from tests import testing_utils
 
@@ -74,6 +75,34 @@ class TrainingTest(tf.test.TestCase):
     events = os.listdir(os.path.join(workdir, "tensorboard"))
     self.assertNotEmpty([e for e in events if e.startswith("events.out")])
 
+  def test_restored_model_holds_every_trained_weight(self):
+    workdir = os.path.join(self.root, "restore")
+    trainer.train(tiny_config(self.pattern, num_steps=3, checkpoint_every=3), workdir)
+    reader = tf.train.load_checkpoint(trainer.latest_checkpoint(workdir))
+    restored = trainer.restore_model(workdir)
+    fresh = trainer.build_model_from_config(trainer.load_config(workdir))
+    # Every weight, BatchNorm statistics included, comes from the checkpoint:
+    # none keeps its random initial value.
+    for index, variable in enumerate(restored.weights):
+      saved = reader.get_tensor(f"weights/w{index:04d}/.ATTRIBUTES/VARIABLE_VALUE")
+      self.assertAllEqual(variable.numpy(), saved, msg=variable.path)
+    moved = [v.path for v, f in zip(restored.weights, fresh.weights)
+             if not np.array_equal(v.numpy(), f.numpy())]
+    self.assertGreater(len(moved), len(restored.weights) // 2)
+    clip = np.random.default_rng(0).normal(size=(1, 1, 32, 32, 1)).astype(np.float32)
+    self.assertAllEqual(restored(clip), trainer.restore_model(workdir)(clip))
+
+  def test_checkpoint_without_model_weights_is_refused(self):
+    workdir = os.path.join(self.root, "old_format")
+    config = tiny_config(self.pattern)
+    model = trainer.build_model_from_config(config)
+    os.makedirs(os.path.join(workdir, trainer.CHECKPOINT_DIR))
+    with open(os.path.join(workdir, trainer.CONFIG_NAME), "w") as f:
+      f.write(config.to_json_best_effort())
+    tf.train.Checkpoint(model=model).save(os.path.join(workdir, trainer.CHECKPOINT_DIR, "ckpt"))
+    with self.assertRaisesRegex(trainer.TrainingError, "model weights missing"):
+      trainer.restore_model(workdir)
+
   def test_workdir_with_another_model_is_refused(self):
     workdir = os.path.join(self.root, "other_model")
     trainer.train(tiny_config(self.pattern, num_steps=1), workdir)
@@ -107,6 +136,36 @@ class TrainingTest(tf.test.TestCase):
                             labels.reshape(1, -1, 3), temperature=0.5)
     self.assertAllClose(propagated, np.reshape(pointer, (5, 7, 3)), atol=1e-5)
     self.assertGreater(serving.directory_size_bytes(export_dir), 0)
+
+  def test_savedmodel_with_encoder_features(self):
+    config = tiny_config(self.pattern)
+    config.unlock()
+    config.inference.features = "encoder"
+    model = trainer.build_model_from_config(config)
+    export_dir = os.path.join(self.root, "saved_encoder")
+    module = serving.export(model, export_dir, config)
+    loaded = tf.saved_model.load(export_dir)
+    frames = np.random.default_rng(0).integers(0, 256, size=(2, 37, 50, 3), dtype=np.uint8)
+    served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
+    # The last ResNet stage on the same 5 x 7 grid, one unit vector per cell.
+    self.assertEqual(served.shape, (2, 5, 7, config.model.encoder_widths[-1]))
+    self.assertAllClose(np.linalg.norm(served, axis=-1), np.ones((2, 5, 7)), atol=1e-4)
+    stage4 = model.encoder(module.model_input(tf.constant(frames)), training=False)["stage4"]
+    self.assertAllClose(served, tf.math.l2_normalize(stage4, axis=-1), atol=1e-5)
+    self.assertEqual(embedder.load(export_dir).config.inference.features, "encoder")
+
+  def test_inference_defaults_parse_by_type_and_refuse_unknown_keys(self):
+    config = tiny.get_config()
+    tuned = serving.with_inference_defaults(
+        config, ["renormalize=true", "window=10", "temperature=0.1", "features=encoder"])
+    self.assertEqual((tuned.inference.renormalize, tuned.inference.window,
+                      tuned.inference.temperature, tuned.inference.features),
+                     (True, 10, 0.1, "encoder"))
+    self.assertFalse(config.inference.renormalize)  # the input is not modified
+    for bad, message in [("windw=3", "KEY one of"), ("long_term=0", "KEY one of"),
+                         ("hard=maybe", "true or false"), ("window=three", "type int")]:
+      with self.assertRaisesRegex(ValueError, message):
+        serving.with_inference_defaults(config, [bad])
 
   def test_mirrored_over_two_cpus_and_export_binary(self):
     # A fresh process: logical CPU devices must be set before TF initialises.

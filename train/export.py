@@ -1,7 +1,12 @@
 r"""Exports a trained workdir as a SavedModel with `embed` and `propagate` signatures.
 
 Example:
-  python -m train.export --workdir=/tmp/tiny --export_dir=/tmp/tiny_savedmodel
+  python -m train.export --workdir=/tmp/tiny --export_dir=/tmp/tiny_savedmodel \
+      --inference=renormalize=true,window=3
+
+--inference sets test-time defaults stored with the export (the `inference`
+section of its config, e.g. values tuned on a dev set); tracking flags still
+override them.
 
 Reloads the SavedModel and checks that `embed` equals the Keras model on the
 same frames, then prints the size.
@@ -20,23 +25,25 @@ from colortrack.training import trainer
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json + checkpoints).")
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
+_INFERENCE = flags.DEFINE_list("inference", [], "KEY=VALUE test-time defaults stored with the "
+                               "model (config.inference), e.g. renormalize=true,window=3.")
 flags.mark_flags_as_required(["workdir", "export_dir"])
 
 
 def main(argv):
   del argv
   try:
-    config = trainer.load_config(_WORKDIR.value)
+    config = serving.with_inference_defaults(trainer.load_config(_WORKDIR.value),
+                                             _INFERENCE.value)
     model = trainer.restore_model(_WORKDIR.value)
-  except trainer.TrainingError as e:
+  except (trainer.TrainingError, ValueError) as e:
     logging.error("%s", e)
     sys.exit(1)
   module = serving.export(model, _EXPORT_DIR.value, config)
   frames = np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3), dtype=np.uint8)
   loaded = tf.saved_model.load(_EXPORT_DIR.value)
   served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
-  keras_out = model(module.model_input(tf.constant(frames))[:, None],
-                    training=False)[:, 0].numpy()
+  keras_out = module.embed_frames(tf.constant(frames)).numpy()
   max_diff = float(np.abs(served - keras_out).max())
   if max_diff > 1e-4:
     logging.error("SavedModel embed differs from the Keras model by %g", max_diff)

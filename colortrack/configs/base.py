@@ -58,6 +58,12 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.inference.coarse_radius = 8  # ROI localization window, in grid cells
   config.inference.fine_radius = 3  # ROI half size around the located centre
   config.inference.hard = False
+  # Masks: rescale each object's propagated channel to [0, 1] per frame (UVC's
+  # norm_mask), against the shrinking of soft propagation.
+  config.inference.renormalize = False
+  # What the tracker compares: "embedding" (the head's output, the paper) or
+  # "encoder" (the L2-normalized last ResNet stage, no coordinates or dilated head).
+  config.inference.features = "embedding"
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas
@@ -98,6 +104,10 @@ def use_cpu_sizes(config: ml_collections.ConfigDict) -> ml_collections.ConfigDic
   config.model.normalize_embeddings = True
   config.model.temperature = 0.05
   config.inference.temperature = 0.05
+  # Measured on DAVIS-2016 dev with the trained mast_pair.py:cpu model: J&F 0.435
+  # with the last ResNet stage, 0.391 with the head's output (BENCHMARKS.md).
+  config.inference.features = "encoder"
+  config.inference.renormalize = True
   config.train.batch_size = 16
   config.train.log_every = 20
   config.train.summary_every = 20

@@ -12,15 +12,17 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
     about 0.5 GMAC per frame instead of about 10; the embedding stays 64-d.
   * Output stride 8 as in the paper (16x16 grid at 128x128).
   * Cosine affinity with temperature 0.05 (train and test) instead of raw dot
-    products at T = 1 / 0.5: measured here, a dot-product model after 1200
-    steps had embedding norms ~0.8, a nearly uniform softmax over 19k cells and
-    DAVIS J&F 0.10 on 4 sequences; its cosine matches were already within one
-    cell for 92% of locations (J&F 0.29 read with cosine). Sharp attention
-    gives the colorization loss a strong signal within few steps.
+    products at T = 1 / 0.5, as later work (CRW: L2-normalized features, small
+    temperature): the softmax is sharp from the first step instead of waiting
+    for embedding norms to grow, which matters when few steps are affordable.
+  * Tracking compares the last ResNet stage (`inference.features="encoder"`)
+    and renormalizes soft masks per frame; BENCHMARKS.md has both settings'
+    DAVIS scores.
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000 steps take about 1.8 h.
-Tracking quality of a trained model: issue "A trained tracker" / BENCHMARKS.md.
+Tracking quality: not yet measured with correctly restored weights (BENCHMARKS.md,
+"Trained trackers": the checkpoint bug); the shipped tracker is MAST's `cpu` run.
 """
 
 from colortrack.configs import base

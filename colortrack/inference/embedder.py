@@ -2,6 +2,7 @@
 
 import json
 import os
+from typing import Optional
 
 import ml_collections
 import numpy as np
@@ -31,12 +32,14 @@ class Embedder:
     return self._embed_fn(tf.constant(frames, tf.uint8)).numpy()
 
 
-def load(path: str, bfloat16: bool = False) -> Embedder:
+def load(path: str, bfloat16: bool = False, features: Optional[str] = None) -> Embedder:
   """Loads `path`: a SavedModel from train.export, or a workdir of train.train.
 
   `bfloat16` (workdirs only) computes the network in bfloat16 with float32
   weights: about 2x faster on CPUs with AVX512_BF16, embeddings slightly less
   precise. A SavedModel runs in the precision it was exported with.
+  `features` (workdirs only) overrides the config's `inference.features`; a
+  SavedModel returns the features it was exported with.
   """
   if not path or not os.path.exists(path):
     raise ModelLoadError(f"{path}: model not found (a SavedModel folder or a training workdir)")
@@ -56,6 +59,6 @@ def load(path: str, bfloat16: bool = False) -> Embedder:
     model = trainer.restore_model(path, "mixed_bfloat16" if bfloat16 else None)
   except trainer.TrainingError as e:
     raise ModelLoadError(str(e)) from e
-  module = serving.TrackerModule(model, serving.color_space(config))
+  module = serving.make_module(model, config, features)
   return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
                   f"checkpoint in {path}", config)

@@ -29,6 +29,22 @@ def harden(probabilities: np.ndarray) -> np.ndarray:
   return np.eye(probabilities.shape[-1], dtype=np.float32)[np.argmax(probabilities, axis=-1)]
 
 
+def renormalize(probabilities: np.ndarray) -> np.ndarray:
+  """Soft masks `[h, w, C]`: each channel min-max rescaled over the frame, cells summed to 1.
+
+  Soft propagation diffuses labels: each copy mixes an object's cells with
+  background, so its probabilities sink below 0.5 and the argmax mask shrinks
+  frame after frame. Rescaling each channel so its range is [0, 1] (UVC's
+  `norm_mask`, applied here before the labels enter the memory) keeps a
+  confidently tracked object at full strength. Channels with a constant value
+  are left as they are.
+  """
+  low = probabilities.min(axis=(0, 1), keepdims=True)
+  span = probabilities.max(axis=(0, 1), keepdims=True) - low
+  scaled = np.where(span > 1e-6, (probabilities - low) / np.maximum(span, 1e-6), probabilities)
+  return (scaled / np.maximum(scaled.sum(axis=-1, keepdims=True), 1e-6)).astype(np.float32)
+
+
 def keypoint_heatmaps(points: np.ndarray, grid_h: int, grid_w: int, stride: int,
                       sigma_cells: float = 0.75) -> np.ndarray:
   """Keypoints (x, y) pixels `[K, 2]` -> `[h, w, 1 + K]` on the grid.

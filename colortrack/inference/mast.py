@@ -147,7 +147,8 @@ class MastTracker(trackers.PointerTracker):
     self._localize = tf.function(localize)
     self._sample = tf.function(roi_sample)
 
-  def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn) -> Iterator[np.ndarray]:
+  def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
+                     renormalize: bool = False) -> Iterator[np.ndarray]:
     config = self.config
     memory: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     keep_recent = max(self.short_term, default=0)
@@ -163,6 +164,8 @@ class MastTracker(trackers.PointerTracker):
             np.stack([memory[i][1] for i in indices]),
             [dilation(t - i) for i in indices], config.temperature,
             self.coarse_radius, self.fine_radius, self._localize, self._sample).numpy()
+        if renormalize:
+          labels = labels_lib.renormalize(labels)
       stored = labels_lib.harden(labels) if (config.hard and t) else labels
       memory[t] = (embedding, stored)
       # Keep only what a later schedule can ask for: bounded memory.

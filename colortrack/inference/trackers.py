@@ -30,6 +30,7 @@ class PropagationConfig:
   top_k: int = 0  # 0: softmax over all reference cells
   radius: int = 0  # grid cells; 0: global
   hard: bool = False  # one-hot labels enter the memory (MAST)
+  renormalize: bool = False  # masks: rescale each object's channel to [0, 1] per frame
   scale: float = 1.0  # frames are resized by this before embedding
   chunk_size: int = 4096
 
@@ -78,12 +79,14 @@ class PointerTracker:
                           top_k=config.top_k)
     return labels.numpy().reshape(h, w, -1)
 
-  def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn) -> Iterator[np.ndarray]:
+  def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
+                     renormalize: bool = False) -> Iterator[np.ndarray]:
     """Yields grid labels `[h, w, C]` per frame; `first_labels_fn(h, w)` makes frame 0's.
 
     Frames are resized by `config.scale` first. Each frame is embedded once;
     memory holds the first frame and the last `window` frames (embeddings and
-    labels), whatever the video length.
+    labels), whatever the video length. `renormalize` (masks only): copied
+    labels go through `labels.renormalize` before they are stored and yielded.
     """
     config = self.config
     recent = collections.deque(maxlen=config.window)
@@ -101,6 +104,8 @@ class PointerTracker:
       if config.use_first and not any(m is first for m in memory):
         memory = [first] + memory
       labels = self._copy(embedding, memory)
+      if renormalize:
+        labels = labels_lib.renormalize(labels)
       recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
       yield labels
 
@@ -110,7 +115,8 @@ class PointerTracker:
     scaled = scaled_size(height, width, self.config.scale)
     first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
     stream = self.propagate_grid(
-        frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride))
+        frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride),
+        renormalize=self.config.renormalize)
     for index, grid_labels in enumerate(stream):
       if index == 0:
         yield first_ids
@@ -229,12 +235,14 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
   if method != "model":
     raise ValueError(f"unknown method {method!r}: use model, identity or flow")
   from colortrack.inference import embedder as embedder_lib  # pylint: disable=g-import-not-at-top
-  embedder = embedder_lib.load(model_path, bfloat16=bfloat16)
+  embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
+                               features=(overrides or {}).get("features"))
   values = settings(embedder.config, overrides)
   config = PropagationConfig(
       window=int(values["window"]), use_first=bool(values["use_first"]),
       temperature=float(values["temperature"]), top_k=int(values["top_k"]),
-      radius=int(values["radius"]), hard=bool(values["hard"]), scale=float(values["scale"]))
+      radius=int(values["radius"]), hard=bool(values["hard"]), scale=float(values["scale"]),
+      renormalize=bool(values["renormalize"]))
   if values["memory"] == "mast":
     from colortrack.inference import mast  # pylint: disable=g-import-not-at-top
     return mast.MastTracker(embedder, config, long_term=tuple(values["long_term"]),

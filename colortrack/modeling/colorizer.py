@@ -68,6 +68,20 @@ class Colorizer(keras.Model):
           ops.sum(ops.square(embeddings), axis=-1, keepdims=True) + 1e-12)
     return embeddings
 
+  def encoder_features(self, inputs):
+    """L2-normalized last ResNet stage `[B, T, h, w, encoder_widths[-1]]` (inference).
+
+    Same grid as the embeddings, without the coordinate channels and the dilated
+    head: an alternative tracking feature (config `inference.features`).
+    """
+    shape = ops.shape(inputs)
+    frames = ops.reshape(inputs, (-1, shape[2], shape[3], inputs.shape[-1]))
+    features = self.encoder(frames, training=False)["stage4"]
+    features = features / ops.sqrt(ops.sum(ops.square(features), axis=-1, keepdims=True) + 1e-12)
+    feature_shape = ops.shape(features)
+    return ops.reshape(features, (shape[0], shape[1], feature_shape[1], feature_shape[2],
+                                  features.shape[-1]))
+
   def get_config(self):
     config = super().get_config()
     config.update(encoder_widths=self.encoder_widths, encoder_blocks=self.encoder_blocks,

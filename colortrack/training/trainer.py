@@ -75,6 +75,20 @@ def latest_checkpoint(workdir: str) -> Optional[str]:
   return tf.train.latest_checkpoint(os.path.join(workdir, CHECKPOINT_DIR))
 
 
+def model_weights(model: keras.Model) -> Dict[str, keras.Variable]:
+  """Every weight of `model` (trainable and BatchNorm statistics), keyed by position.
+
+  What checkpoints save as the model. `tf.train.Checkpoint(model=model)` is not
+  enough with Keras 3: it does not follow sub-layers kept in Python lists (the
+  ResNet stages, the head's convolutions), so their weights would be saved only
+  through the optimizer and their BatchNorm statistics not at all. Keys are
+  positions in `model.weights` (the same for the same config; auto-generated
+  layer names are not stable across builds in one process); a restore also
+  checks every shape.
+  """
+  return {f"w{index:04d}": variable for index, variable in enumerate(model.weights)}
+
+
 def restore_model(workdir: str, dtype_policy: Optional[str] = None) -> colorizer.Colorizer:
   """The model of a training workdir with its latest checkpoint's weights.
 
@@ -92,8 +106,19 @@ def restore_model(workdir: str, dtype_policy: Optional[str] = None) -> colorizer
   latest = latest_checkpoint(workdir)
   if latest is None:
     raise TrainingError(f"{workdir}: no checkpoint in {CHECKPOINT_DIR}/")
-  tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+  _restore_weights(model, latest)
   return model
+
+
+def _restore_weights(model: keras.Model, checkpoint: str) -> None:
+  """Loads every model weight from `checkpoint`; a weight it lacks is an error."""
+  names = set(tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map())
+  missing = [key for key in model_weights(model)
+             if f"weights/{key}/.ATTRIBUTES/VARIABLE_VALUE" not in names]
+  if missing:
+    raise TrainingError(f"{checkpoint}: {len(missing)} model weights missing (e.g. "
+                        f"{missing[0]}); written by an older colortrack? Retrain.")
+  tf.train.Checkpoint(weights=model_weights(model)).restore(checkpoint).expect_partial()
 
 
 def _learning_rate(train_config: ml_collections.ConfigDict):
@@ -230,7 +255,7 @@ def _init_from_workdir(model: colorizer.Colorizer, config: ml_collections.Config
   checkpoint = latest_checkpoint(source)
   if checkpoint is None:
     raise TrainingError(f"{source}: init_workdir has no checkpoint in {CHECKPOINT_DIR}/")
-  tf.train.Checkpoint(model=model).restore(checkpoint).expect_partial()
+  _restore_weights(model, checkpoint)
   logging.info("initialised the model from %s", checkpoint)
 
 
@@ -272,7 +297,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
     return iter(strategy.distribute_datasets_from_function(dataset_fn))
 
   iterator = make_iterator(config.train.seed)
-  tracked = {"model": model, "optimizer": optimizer}
+  tracked = {"weights": model_weights(model), "optimizer": optimizer}
   # tf.data saves single-device iterators only; a multi-replica DistributedIterator
   # is not trackable.
   if config.train.checkpoint_input and isinstance(iterator, tf.__internal__.tracking.Trackable):
