@@ -48,7 +48,7 @@ demo: $(VENV)/installed.stamp
 	$(PY) -m eval.summarize \
 	    --results_dirs=$(DEMO_DIR)/davis_trained,$(DEMO_DIR)/davis_tiny,$(DEMO_DIR)/davis_identity,$(DEMO_DIR)/davis_flow \
 	    --names=trained,tiny-300-steps,identity,flow
-	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4, tracked by colortrack/pretrained/mast_cpu"
+	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4, tracked by colortrack/pretrained/vondrick_cpu"
 	@echo "demo: TensorBoard of the brief training: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
 
 clean:

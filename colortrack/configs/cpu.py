@@ -21,8 +21,12 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000 steps take about 1.8 h.
-Tracking quality: not yet measured with correctly restored weights (BENCHMARKS.md,
-"Trained trackers": the checkpoint bug); the shipped tracker is MAST's `cpu` run.
+Expected numbers: an 800-step run (--config.train.num_steps=800
+--config.train.lr_drop_step=600, 14 min here on ../shared/data/unlabeled) is the
+shipped default tracker colortrack/pretrained/vondrick_cpu: DAVIS-2016 dev J&F-Mean 0.512 with
+  python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model
+(its MODEL_CARD.md and BENCHMARKS.md "Trained trackers"). The full 6000 steps
+have not been run with correctly restored checkpoints yet.
 """
 
 from colortrack.configs import base
