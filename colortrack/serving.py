@@ -107,7 +107,7 @@ def color_space(config) -> str:
 
 
 def tracking_features(config) -> str:
-  """The features a training config tracks with (configs written before the option: the head's)."""
+  """The features a training config tracks with (older configs lack the key: the head's)."""
   return config.inference.get("features", "embedding")
 
 

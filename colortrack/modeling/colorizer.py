@@ -55,18 +55,18 @@ class Colorizer(keras.Model):
              for i, d in enumerate(input_shape)]
     self.call(ops.zeros(shape))
 
-  def call(self, gray, training=False):
-    shape = ops.shape(gray)
-    frames = ops.reshape(gray, (-1, shape[2], shape[3], gray.shape[-1]))
-    features = self.coordinates(self.encoder(frames, training=training)["stage4"])
+  def _stage4(self, inputs, training):
+    """Clips `[B, T, H, W, C]` -> the last ResNet stage `[B, T, h, w, encoder_widths[-1]]`."""
+    shape = ops.shape(inputs)
+    frames = ops.reshape(inputs, (-1, shape[2], shape[3], inputs.shape[-1]))
+    features = self.encoder(frames, training=training)["stage4"]
     feature_shape = ops.shape(features)
-    features = ops.reshape(features, (shape[0], shape[1], feature_shape[1], feature_shape[2],
-                                      features.shape[-1]))
-    embeddings = self.head(features, training=training)
-    if self.normalize_embeddings:
-      embeddings = embeddings / ops.sqrt(
-          ops.sum(ops.square(embeddings), axis=-1, keepdims=True) + 1e-12)
-    return embeddings
+    return ops.reshape(features, (shape[0], shape[1], feature_shape[1], feature_shape[2],
+                                  features.shape[-1]))
+
+  def call(self, gray, training=False):
+    embeddings = self.head(self.coordinates(self._stage4(gray, training)), training=training)
+    return _l2_normalize(embeddings) if self.normalize_embeddings else embeddings
 
   def encoder_features(self, inputs):
     """L2-normalized last ResNet stage `[B, T, h, w, encoder_widths[-1]]` (inference).
@@ -74,13 +74,7 @@ class Colorizer(keras.Model):
     Same grid as the embeddings, without the coordinate channels and the dilated
     head: an alternative tracking feature (config `inference.features`).
     """
-    shape = ops.shape(inputs)
-    frames = ops.reshape(inputs, (-1, shape[2], shape[3], inputs.shape[-1]))
-    features = self.encoder(frames, training=False)["stage4"]
-    features = features / ops.sqrt(ops.sum(ops.square(features), axis=-1, keepdims=True) + 1e-12)
-    feature_shape = ops.shape(features)
-    return ops.reshape(features, (shape[0], shape[1], feature_shape[1], feature_shape[2],
-                                  features.shape[-1]))
+    return _l2_normalize(self._stage4(inputs, training=False))
 
   def get_config(self):
     config = super().get_config()
@@ -91,6 +85,10 @@ class Colorizer(keras.Model):
                   temperature=self.temperature, chunk_size=self.chunk_size,
                   normalize_embeddings=self.normalize_embeddings)
     return config
+
+
+def _l2_normalize(x):
+  return x / ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12)
 
 
 def input_channels(config: ml_collections.ConfigDict) -> int:
