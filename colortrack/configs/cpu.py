@@ -16,17 +16,18 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
     temperature): the softmax is sharp from the first step instead of waiting
     for embedding norms to grow, which matters when few steps are affordable.
   * Tracking compares the last ResNet stage (`inference.features="encoder"`)
-    and renormalizes soft masks per frame; BENCHMARKS.md has both settings'
-    DAVIS scores.
+    and renormalizes soft masks per frame; BENCHMARKS.md has DAVIS scores
+    with and without each (measured on the MAST cpu model).
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000 steps take about 1.8 h.
-Expected numbers: an 800-step run (--config.train.num_steps=800
---config.train.lr_drop_step=600, 14 min here on ../shared/data/unlabeled) is the
-shipped default tracker colortrack/pretrained/vondrick_cpu: DAVIS-2016 dev J&F-Mean 0.512 with
+Expected numbers: the shipped default tracker colortrack/pretrained/vondrick_cpu
+is this preset trained for 4800 steps on ../shared/data/unlabeled (1 h 23 min
+here, in two runs; exact commands in its MODEL_CARD.md): DAVIS-2016 dev
+J&F-Mean 0.539 (0.512 after 800 steps; window 10: 0.534, T 0.1: 0.530) with
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model
-(its MODEL_CARD.md and BENCHMARKS.md "Trained trackers"). The full 6000 steps
-have not been run with correctly restored checkpoints yet.
+(BENCHMARKS.md "Trained trackers"). The full 6000-step schedule has not been
+run in one piece.
 """
 
 from colortrack.configs import base
