@@ -24,7 +24,8 @@ Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
 Expected numbers: the shipped default tracker colortrack/pretrained/vondrick_cpu
 is this preset trained for 4800 steps on ../shared/data/unlabeled (1 h 23 min
 here, in two runs; exact commands in its MODEL_CARD.md): DAVIS-2016 dev
-J&F-Mean 0.539 (0.512 after 800 steps; window 10: 0.534, T 0.1: 0.530) with
+J&F-Mean 0.539 (0.512 after 800 steps, 0.534 after 6600; window 10: 0.534,
+T 0.1: 0.530) with
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model
 (BENCHMARKS.md "Trained trackers"). The full 6000-step schedule has not been
 run in one piece.
