@@ -33,7 +33,6 @@ from colortrack import serving
 from colortrack.data import masks as masks_lib
 from colortrack.data import synthetic
 from colortrack.inference import embedder as embedder_lib
-from colortrack.inference import mast
 from colortrack.inference import trackers
 from colortrack.modeling import colorizer
 
@@ -71,16 +70,7 @@ def main(argv):
   values = trackers.settings(config, {"top_k": _TOP_K.value, "radius": _RADIUS.value,
                                       "scale": _SCALE.value,
                                       **({"memory": _MEMORY.value} if _MEMORY.value else {})})
-  propagation_config = trackers.PropagationConfig(
-      window=values["window"], temperature=values["temperature"], top_k=values["top_k"],
-      radius=values["radius"], hard=values["hard"], scale=values["scale"],
-      renormalize=values["renormalize"])
-  if values["memory"] == "mast":
-    tracker = mast.MastTracker(embedder, propagation_config, values["long_term"],
-                               values["short_term"], values["coarse_radius"],
-                               values["fine_radius"])
-  else:
-    tracker = trackers.PointerTracker(embedder, propagation_config)
+  tracker = trackers.learned_tracker(embedder, values)
   video = synthetic.generate_video(0, num_frames=48, height=_HEIGHT.value, width=_WIDTH.value)
   times = []
   with tempfile.TemporaryDirectory() as out:

@@ -237,7 +237,11 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
   from colortrack.inference import embedder as embedder_lib  # pylint: disable=g-import-not-at-top
   embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
                                features=(overrides or {}).get("features"))
-  values = settings(embedder.config, overrides)
+  return learned_tracker(embedder, settings(embedder.config, overrides))
+
+
+def learned_tracker(embedder, values: dict):
+  """The pointer with test-time `values` (from `settings`): window or MAST memory."""
   config = PropagationConfig(
       window=int(values["window"]), use_first=bool(values["use_first"]),
       temperature=float(values["temperature"]), top_k=int(values["top_k"]),
