@@ -18,16 +18,19 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
   * Tracking compares the last ResNet stage (`inference.features="encoder"`)
     and renormalizes soft masks per frame; BENCHMARKS.md has DAVIS scores
     with and without each (measured on the MAST cpu model).
+  * Labels are copied from within 8 grid cells (64 px) of each location, not
+    12: J&F 0.565 instead of 0.539 on the dev set with the trained model.
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000 steps take about 1.8 h.
 Expected numbers: the shipped default tracker colortrack/pretrained/vondrick_cpu
-is this preset trained for 4800 steps on ../shared/data/unlabeled (1 h 23 min
-here, in two runs; exact commands in its MODEL_CARD.md): DAVIS-2016 dev
-J&F-Mean 0.539 (0.512 after 800 steps, 0.534 after 6600; window 10: 0.534,
-T 0.1: 0.530) with
+is this preset trained for 4800 steps on ../shared/data/unlabeled at 6 fps, then
+2000 more on clips of the same videos at 4, 6 and 10 fps (2 h 2 min here, in
+three runs; exact commands in its MODEL_CARD.md), tracking with radius 8:
+DAVIS-2016 dev J&F-Mean 0.566 (0.565 after the first 4800 steps; at radius 12,
+the setting until then: 0.512 after 800 steps, 0.539 after 4800) with
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model
-(BENCHMARKS.md "Trained trackers"). The full 6000-step schedule has not been
+(BENCHMARKS.md "Trained trackers"). The 6000-step schedule above has not been
 run in one piece.
 """
 

@@ -10,7 +10,8 @@ ablations rgb | hsv, classify, noalign. Without `cpu` the model is the paper's
 Then fine-tune with mast_multi.py. Inference defaults: MAST memory (frames 0, 5
 and t-5, t-3, t-1), two-step ROI attention, soft propagation.
 Expected numbers (`:cpu`, 2500 steps on ../shared/data/unlabeled, 28 min here; the
-shipped colortrack/pretrained/mast_cpu): DAVIS-2016 dev J&F-Mean 0.435 with
+shipped colortrack/pretrained/mast_cpu, tracking with radius 8): DAVIS-2016 dev
+J&F-Mean 0.469 with
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_mast \
       --model=colortrack/pretrained/mast_cpu
 (BENCHMARKS.md, "Trained trackers", for the whole recipe and the comparisons).

@@ -9,6 +9,7 @@ every joint visible; BADJA does not).
 """
 
 from typing import Dict, Optional, Sequence
+import warnings
 
 import numpy as np
 
@@ -18,7 +19,8 @@ THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)
 def box_normaliser(gt: np.ndarray, visible: np.ndarray) -> np.ndarray:
   """0.6 x diagonal of the box around the visible GT joints: gt `[T, K, 2]` -> `[T]`."""
   big = np.where(visible[..., None], gt, np.nan)
-  with np.errstate(invalid="ignore"):
+  with warnings.catch_warnings():  # a frame with no visible joint: NaN, not counted
+    warnings.simplefilter("ignore", RuntimeWarning)
     span = np.nanmax(big, axis=1) - np.nanmin(big, axis=1)
   return 0.6 * np.sqrt(np.sum(span ** 2, axis=-1))
 
@@ -43,7 +45,8 @@ def pck(per_video: Sequence[Dict[float, np.ndarray]]) -> Dict[float, float]:
   out = {}
   for alpha in per_video[0]:
     stacked = np.concatenate([v[alpha] for v in per_video], axis=0)
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # a joint never visible has no frames: NaN, skipped
+      warnings.simplefilter("ignore", RuntimeWarning)
       per_joint = np.nanmean(stacked, axis=0)
     out[alpha] = float(100.0 * np.nanmean(per_joint))
   return out
