@@ -41,8 +41,9 @@ _NUM_FRAMES = flags.DEFINE_integer("num_frames", 60, "Frames to track.")
 _WARMUP = flags.DEFINE_integer("warmup", 5, "Frames before timing starts.")
 _SCALE = flags.DEFINE_float("scale", 1.0, "Inference scale.")
 _BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Network in bfloat16.")
-_TOP_K = flags.DEFINE_integer("top_k", 10, "Top-k.")
-_RADIUS = flags.DEFINE_integer("radius", 12, "Local radius in grid cells (0: global).")
+_TOP_K = flags.DEFINE_integer("top_k", None, "Top-k. Default: the preset's.")
+_RADIUS = flags.DEFINE_integer("radius", None, "Local radius in grid cells (0: global). "
+                               "Default: the preset's.")
 _MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"], "Default: the preset's.")
 _FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
                               "Tracked features; default: the preset's inference.features.")
@@ -67,9 +68,9 @@ def main(argv):
   module = serving.make_module(model, config, _FEATURES.value)
   embedder = embedder_lib.Embedder(lambda f: module.embed(f)["embeddings"],
                                    model.output_stride, "random weights")
-  values = trackers.settings(config, {"top_k": _TOP_K.value, "radius": _RADIUS.value,
-                                      "scale": _SCALE.value,
-                                      **({"memory": _MEMORY.value} if _MEMORY.value else {})})
+  overrides = {"top_k": _TOP_K.value, "radius": _RADIUS.value, "memory": _MEMORY.value}
+  values = trackers.settings(config, {"scale": _SCALE.value,
+                                      **{k: v for k, v in overrides.items() if v is not None}})
   tracker = trackers.learned_tracker(embedder, values)
   video = synthetic.generate_video(0, num_frames=48, height=_HEIGHT.value, width=_WIDTH.value)
   times = []
@@ -85,8 +86,8 @@ def main(argv):
       "frames_per_s": round((len(times) - _WARMUP.value) / steady, 2),
       "first_frame_s": round(times[0], 2),
       "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
-      "scale": _SCALE.value, "bfloat16": _BFLOAT16.value, "top_k": _TOP_K.value,
-      "radius": _RADIUS.value, "memory": values["memory"],
+      "scale": _SCALE.value, "bfloat16": _BFLOAT16.value, "top_k": values["top_k"],
+      "radius": values["radius"], "memory": values["memory"],
       "features": module.features, "size": f"{_WIDTH.value}x{_HEIGHT.value}",
   }
   logging.info("result: %s", json.dumps(result))
