@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -37,6 +38,17 @@ class PckTest(tf.test.TestCase):
     visible = np.array([[1, 1], [1, 1], [1, 0]], bool)
     correct = pck.correct_joints(pred, gt, visible, thresholds=(0.5,))
     self.assertAllClose(pck.pck([correct])[0.5], 100.0)
+
+  def test_never_visible_joint_and_empty_frame_are_skipped_quietly(self):
+    # Joint 1 is never visible after frame 0, and frame 2 has no visible joint:
+    # PCK is joint 0's (1 hit of 1 counted frame = 100), with no RuntimeWarning.
+    gt = np.zeros((3, 2, 2))
+    gt[:, 1] = [10, 0]
+    visible = np.array([[1, 1], [1, 0], [0, 0]], bool)
+    with warnings.catch_warnings():
+      warnings.simplefilter("error")
+      correct = pck.correct_joints(gt, gt, visible, thresholds=(0.5,))
+      self.assertAllClose(pck.pck([correct])[0.5], 100.0)
 
   def test_jhmdb_golden_parity(self):
     if not testing_utils.has_shared():

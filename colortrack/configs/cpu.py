@@ -19,7 +19,7 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
     and renormalizes soft masks per frame; BENCHMARKS.md has DAVIS scores
     with and without each (measured on the MAST cpu model).
   * Labels are copied from within 8 grid cells (64 px) of each location, not
-    12: J&F 0.565 instead of 0.539 on the dev set with the trained model.
+    12: dev-set J&F 0.565 instead of 0.539 with the model after 4800 steps.
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here (benchmarks/train_throughput.py, BENCHMARKS.md "Training"):
 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000 steps take about 1.8 h.
