@@ -17,16 +17,22 @@ The export folder also holds CONFIG_NAME, the training config (method, model,
 test-time defaults), which colortrack's trackers read.
 """
 
+import glob
 import os
+import shutil
+import tempfile
 from typing import Optional, Sequence
 
 import ml_collections
+import numpy as np
 import tensorflow as tf
 
+from colortrack import errors
 from colortrack.data import color
 from colortrack.inference import propagation
 from colortrack.modeling import colorizer as colorizer_lib
 from colortrack.modeling import mast
+from colortrack.utils import files
 
 CONFIG_NAME = "colortrack_config.json"
 FEATURES = ("embedding", "encoder")
@@ -96,11 +102,6 @@ class TrackerModule(tf.Module):
     return {"labels": tf.reshape(labels, [height, width, num_labels])}
 
 
-def directory_size_bytes(path: str) -> int:
-  return sum(os.path.getsize(os.path.join(root, name))
-             for root, _, names in os.walk(path) for name in names)
-
-
 def color_space(config) -> str:
   """The model input a training config asks for."""
   return config.mast.color_space if config.method == "mast" else "gray"
@@ -115,7 +116,7 @@ def with_inference_defaults(config, assignments: Sequence[str]):
   """A copy of `config` whose `inference` section has `KEY=VALUE` assignments applied.
 
   Values are parsed by the type of the base config's default (bool: true/false);
-  tuple-valued keys are not settable this way. Unknown keys raise ValueError.
+  tuple-valued keys are not settable this way. Unknown keys raise UserError.
   """
   from colortrack.configs import base  # pylint: disable=g-import-not-at-top
   defaults = base.get_base_config().inference
@@ -124,17 +125,18 @@ def with_inference_defaults(config, assignments: Sequence[str]):
     key, sep, text = assignment.partition("=")
     if not sep or key not in defaults or isinstance(defaults[key], (tuple, list)):
       settable = sorted(k for k, v in defaults.items() if not isinstance(v, (tuple, list)))
-      raise ValueError(f"{assignment!r}: expected KEY=VALUE with KEY one of {settable}")
+      raise errors.UserError(f"{assignment!r}: expected KEY=VALUE with KEY one of {settable}")
     kind = type(defaults[key])
     if kind is bool:
       if text.lower() not in ("true", "false"):
-        raise ValueError(f"{assignment!r}: {key} takes true or false")
+        raise errors.UserError(f"{assignment!r}: {key} takes true or false")
       value = text.lower() == "true"
     else:
       try:
         value = kind(text)
       except ValueError as e:
-        raise ValueError(f"{assignment!r}: {key} takes a value of type {kind.__name__}") from e
+        raise errors.UserError(
+            f"{assignment!r}: {key} takes a value of type {kind.__name__}") from e
     config.inference[key] = value
   return config
 
@@ -147,18 +149,109 @@ def make_module(model: colorizer_lib.Colorizer, config=None,
   return TrackerModule(model, color_space(config), features=features or tracking_features(config))
 
 
-def export(model: colorizer_lib.Colorizer, export_dir: str, config=None) -> TrackerModule:
-  """Writes the SavedModel and the config (to a temp folder, renamed when complete)."""
+class ExportError(errors.UserError):
+  """The export folder cannot be written, or the exported model fails its check."""
+
+
+# What tf.saved_model.save and `export` write; a folder holding only these (with
+# saved_model.pb and CONFIG_NAME) is a previous colortrack export and may be replaced.
+EXPORT_ENTRIES = frozenset({"saved_model.pb", "variables", "assets", "fingerprint.pb",
+                            CONFIG_NAME})
+
+
+def check_export_dir(export_dir: str) -> None:
+  """Raises ExportError unless `export_dir` is new, empty, or a previous colortrack export.
+
+  colortrack never deletes what it did not write: a file, a training workdir or
+  a folder with other files is refused.
+  """
+  if not export_dir:
+    raise ExportError("no export folder given")
+  if os.path.lexists(export_dir) and not os.path.isdir(export_dir):
+    raise ExportError(f"{export_dir}: is a file, not an export folder; choose a new folder")
+  parent = os.path.dirname(os.path.abspath(export_dir))
+  files.ensure_output_dir(parent, "folder of the export")
+  if not os.path.isdir(export_dir):
+    return
+  entries = sorted(os.listdir(export_dir))
+  if not entries:
+    return
+  if "config.json" in entries or "checkpoints" in entries:
+    raise ExportError(f"{export_dir}: is a training workdir; export to another folder")
+  foreign = [e for e in entries if e not in EXPORT_ENTRIES]
+  if foreign or "saved_model.pb" not in entries or CONFIG_NAME not in entries:
+    shown = ", ".join(foreign[:3] or entries[:3])
+    raise ExportError(f"{export_dir}: holds files colortrack did not write ({shown}); "
+                      "export to a new or empty folder")
+
+
+def check_finite_weights(model, what: str = "model") -> None:
+  """Raises ExportError naming the first weight of `model` that holds NaN or inf."""
+  for variable in model.weights:
+    if not np.all(np.isfinite(np.asarray(variable.numpy(), np.float64))):
+      raise ExportError(f"the {what}'s weight {variable.path} holds NaN or inf "
+                        "(training diverged?)")
+
+
+def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-4) -> float:
+  """Reloads `export_dir` and compares `embed` with the Keras model; returns max |diff|.
+
+  Fails (ExportError) when the outputs are not finite or differ by more than
+  `tolerance`: NaN never passes.
+  """
+  frames = np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3), dtype=np.uint8)
+  loaded = tf.saved_model.load(export_dir)
+  served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
+  keras_out = module.embed_frames(tf.constant(frames)).numpy()
+  if not (np.all(np.isfinite(served)) and np.all(np.isfinite(keras_out))):
+    raise ExportError(f"{export_dir}: the model's embeddings hold NaN or inf; not exported")
+  max_diff = float(np.abs(served - keras_out).max())
+  if not max_diff <= tolerance:  # also false for NaN
+    raise ExportError(f"{export_dir}: SavedModel embed differs from the Keras model by "
+                      f"{max_diff:g} (> {tolerance:g}); not exported")
+  return max_diff
+
+
+def export(model: colorizer_lib.Colorizer, export_dir: str, config=None):
+  """Writes and checks the SavedModel and its config; returns (module, max |diff|).
+
+  Everything is written to a temp folder beside `export_dir`, reloaded and
+  compared with the Keras model there, and only then renamed into place, so a
+  failed or killed export leaves `export_dir` as it was. `export_dir` must be
+  new, empty or a previous colortrack export (`check_export_dir`).
+  """
+  check_export_dir(export_dir)
+  check_finite_weights(model)
   module = make_module(model, config)
-  tmp_dir = export_dir.rstrip("/") + ".tmp"
-  if tf.io.gfile.exists(tmp_dir):
-    tf.io.gfile.rmtree(tmp_dir)
-  tf.saved_model.save(module, tmp_dir, signatures={
-      "embed": module.embed, "propagate": module.propagate})
-  if config is not None:
-    with open(os.path.join(tmp_dir, CONFIG_NAME), "w") as f:
-      f.write(config.to_json_best_effort(indent=2))
-  if tf.io.gfile.exists(export_dir):
-    tf.io.gfile.rmtree(export_dir)
-  tf.io.gfile.rename(tmp_dir, export_dir)
-  return module
+  parent = os.path.dirname(os.path.abspath(export_dir))
+  name = os.path.basename(os.path.normpath(export_dir))
+  for stale in glob.glob(os.path.join(parent, f".{name}.export-*")):
+    shutil.rmtree(stale, ignore_errors=True)  # left by a killed export of ours
+  tmp_dir = tempfile.mkdtemp(prefix=f".{name}.export-", dir=parent)
+  try:
+    tf.saved_model.save(module, tmp_dir, signatures={
+        "embed": module.embed, "propagate": module.propagate})
+    if config is not None:
+      with files.atomic_output(os.path.join(tmp_dir, CONFIG_NAME)) as tmp_path:
+        with open(tmp_path, "w") as f:
+          f.write(config.to_json_best_effort(indent=2))
+    max_diff = verify_export(module, tmp_dir)
+    os.chmod(tmp_dir, 0o777 & ~files.umask())
+    if os.path.isdir(export_dir) and os.listdir(export_dir):
+      old_dir = tmp_dir.replace(".export-", ".old-")
+      os.rename(export_dir, old_dir)
+      os.rename(tmp_dir, export_dir)
+      shutil.rmtree(old_dir, ignore_errors=True)
+    else:
+      if os.path.isdir(export_dir):
+        os.rmdir(export_dir)
+      os.rename(tmp_dir, export_dir)
+  except BaseException:
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    raise
+  return module, max_diff
+
+
+def directory_size_bytes(path: str) -> int:
+  return sum(os.path.getsize(os.path.join(root, name))
+             for root, _, names in os.walk(path) for name in names)

@@ -11,14 +11,11 @@ size of the frames. --keypoints: JSON {"keypoints": [{"x": .., "y": ..}]} in
 0-based pixels. Writes masks/*.png or keypoints.json, and overlay.mp4.
 """
 
-import sys
-
-from absl import app
 from absl import flags
 from absl import logging
 
-from colortrack import tracking_flags
-from colortrack.inference import embedder
+from colortrack.cli import tracking_flags
+from colortrack.cli import app as cli_app
 from colortrack.inference import track_video
 
 _VIDEO = flags.DEFINE_string("video", None, "Video file (mp4, avi, ...) or folder of frames.")
@@ -32,14 +29,10 @@ flags.mark_flags_as_mutual_exclusive(["mask", "keypoints"], required=True)
 
 def main(argv):
   del argv
-  try:
-    tracker = tracking_flags.make_tracker()
-    summary = track_video.track_video(
-        _VIDEO.value, _OUTPUT_DIR.value, tracker, mask_path=_MASK.value,
-        keypoints_path=_KEYPOINTS.value, write_overlay=_OVERLAY.value)
-  except (track_video.TrackInputError, embedder.ModelLoadError, ValueError) as e:
-    logging.error("%s", e)
-    sys.exit(1)
+  tracker = tracking_flags.make_tracker()
+  summary = track_video.track_video(
+      _VIDEO.value, _OUTPUT_DIR.value, tracker, mask_path=_MASK.value,
+      keypoints_path=_KEYPOINTS.value, write_overlay=_OVERLAY.value)
   logging.info("tracked %d frames (%dx%d) with %s in %.1f s (%.1f frames/s); results in %s",
                summary["frames"], summary["width"], summary["height"],
                tracking_flags.describe(tracker), summary["seconds"],
@@ -47,4 +40,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

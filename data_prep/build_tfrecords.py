@@ -11,13 +11,10 @@ lists every source with its clips or the reason it was skipped.
 Exits non-zero only when nothing could be written.
 """
 
-import sys
-
-from absl import app
 from absl import flags
 from absl import logging
 
-from colortrack.data import codebook as codebook_lib
+from colortrack.cli import app as cli_app
 from colortrack.data import tfrecord_builder
 
 _INPUT = flags.DEFINE_string(
@@ -44,17 +41,12 @@ def main(argv):
       clip_stride=_CLIP_STRIDE.value, num_shards=_NUM_SHARDS.value,
       shard_index=_SHARD_INDEX.value, workers=_WORKERS.value,
       frame_folder_fps=_FRAME_FOLDER_FPS.value)
-  try:
-    summary = tfrecord_builder.build(config)
-  except (tfrecord_builder.BuildError, codebook_lib.CodebookError) as e:
-    logging.error("%s", e)
-    sys.exit(1)
+  summary = tfrecord_builder.build(config)
   if summary.clips_total == 0:
-    logging.error("no clips could be written from %s", _INPUT.value)
-    sys.exit(1)
+    raise tfrecord_builder.BuildError(f"{_INPUT.value}: no clips could be written")
   if summary.manifest_path:
     logging.info("all %d shards done; manifest: %s", summary.num_shards, summary.manifest_path)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

@@ -8,13 +8,10 @@ Samples ab values from every source at 1 frame/s into a bounded reservoir, so
 memory does not grow with the dataset. Bad videos are reported and skipped.
 """
 
-import sys
-
-from absl import app
 from absl import flags
 from absl import logging
 
-from colortrack.data import codebook as codebook_lib
+from colortrack.cli import app as cli_app
 from colortrack.data import tfrecord_builder
 
 _INPUT = flags.DEFINE_string(
@@ -31,17 +28,13 @@ flags.mark_flags_as_required(["input", "output"])
 
 def main(argv):
   del argv
-  try:
-    codebook = tfrecord_builder.fit_codebook(
-        _INPUT.value, _OUTPUT.value, num_clusters=_NUM_CLUSTERS.value,
-        capacity=_MAX_SAMPLES.value, seed=_SEED.value,
-        frame_folder_fps=_FRAME_FOLDER_FPS.value)
-  except (tfrecord_builder.BuildError, codebook_lib.CodebookError) as e:
-    logging.error("%s", e)
-    sys.exit(1)
+  codebook = tfrecord_builder.fit_codebook(
+      _INPUT.value, _OUTPUT.value, num_clusters=_NUM_CLUSTERS.value,
+      capacity=_MAX_SAMPLES.value, seed=_SEED.value,
+      frame_folder_fps=_FRAME_FOLDER_FPS.value)
   logging.info("wrote %s: %d clusters, sha %s", _OUTPUT.value, codebook.num_clusters,
                codebook.sha)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

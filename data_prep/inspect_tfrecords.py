@@ -5,10 +5,10 @@ Example:
       --output_dir=/tmp/inspect
 """
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from colortrack.cli import app as cli_app
 from colortrack.data import inspect
 
 _INPUT = flags.DEFINE_string("input", None, "Glob of TFRecord shards (comma-separated ok).")
@@ -25,4 +25,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

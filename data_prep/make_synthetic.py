@@ -7,10 +7,10 @@ Writes videos/*.mp4 (unlabeled training input), a DAVIS-2017 layout under davis/
 (frames, palette masks) and keypoints/*.json; see colortrack/data/synthetic.py.
 """
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from colortrack.cli import app as cli_app
 from colortrack.data import synthetic
 
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder to write the dataset into.")
@@ -33,4 +33,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

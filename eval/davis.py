@@ -11,17 +11,14 @@ per_sequence.png. --score_only scores existing predictions without predicting.
 """
 
 import os
-import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
-from colortrack.data import masks as masks_lib
-from colortrack import tracking_flags as flags_common
+from colortrack.cli import tracking_flags as flags_common
+from colortrack.cli import app as cli_app
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
-from colortrack.inference import embedder
 
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS-2016 or DAVIS-2017 folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and scores go.")
@@ -33,20 +30,17 @@ flags.mark_flags_as_required(["davis_root", "results_dir"])
 
 def main(argv):
   del argv
-  try:
-    sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
-    if not _SCORE_ONLY.value:
-      tracker = flags_common.make_tracker()
-      logging.info("predicting %d sequences with %s", len(sequences),
-                   flags_common.describe(tracker))
-      davis.predict(_DAVIS_ROOT.value, _RESULTS_DIR.value, tracker, sequences,
-                    overwrite=_OVERWRITE.value)
-    results = davis.evaluate(_DAVIS_ROOT.value, _RESULTS_DIR.value, sequences)
-  except (davis.EvaluationError, masks_lib.MaskError, embedder.ModelLoadError, ValueError) as e:
-    logging.error("%s", e)
-    sys.exit(1)
+  sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
+  davis.check_sequences(_DAVIS_ROOT.value, sequences, need_frames=not _SCORE_ONLY.value)
+  if not _SCORE_ONLY.value:
+    tracker = flags_common.make_tracker()
+    logging.info("predicting %d sequences with %s", len(sequences),
+                 flags_common.describe(tracker))
+    davis.predict(_DAVIS_ROOT.value, _RESULTS_DIR.value, tracker, sequences,
+                  overwrite=_OVERWRITE.value)
+  results = davis.evaluate(_DAVIS_ROOT.value, _RESULTS_DIR.value, sequences)
   davis.write_csvs(results, _RESULTS_DIR.value)
-  name = flags_common.method_name()
+  name = results.method
   plots.jf_over_time({name: results.per_frame_jf()},
                      os.path.join(_RESULTS_DIR.value, "jf_over_time.png"))
   rows = results.per_object()
@@ -59,4 +53,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

@@ -7,15 +7,14 @@ Example:
 Writes the frame and its embedding's PCA colours side by side (PNG).
 """
 
-import sys
-
 import cv2
 import numpy as np
-from absl import app
 from absl import flags
 from absl import logging
 
-from colortrack import tracking_flags
+from colortrack.cli import tracking_flags
+from colortrack import errors
+from colortrack.cli import app as cli_app
 from colortrack.evaluation import analysis
 from colortrack.inference import embedder
 from colortrack.utils import files
@@ -27,15 +26,11 @@ flags.mark_flags_as_required(["image", "output"])
 
 def main(argv):
   del argv
+  files.check_output_file(_OUTPUT.value, "--output image")
   bgr = cv2.imread(_IMAGE.value, cv2.IMREAD_COLOR)
   if bgr is None:
-    logging.error("%s: unreadable image", _IMAGE.value)
-    sys.exit(1)
-  try:
-    model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
-  except embedder.ModelLoadError as e:
-    logging.error("%s", e)
-    sys.exit(1)
+    raise errors.UserError(f"{_IMAGE.value}: unreadable image")
+  model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
   rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
   picture = analysis.pca_image(model(rgb[None])[0])
   height, width = rgb.shape[:2]
@@ -50,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

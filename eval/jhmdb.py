@@ -14,16 +14,15 @@ RESULTS_DIR/<video>.npy ([2, K, T], 0-based x, y), scores to pck.csv.
 """
 
 import os
-import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
-from colortrack import tracking_flags as flags_common
+from colortrack.cli import tracking_flags as flags_common
+from colortrack.cli import app as cli_app
 from colortrack.evaluation import keypoint_datasets
 from colortrack.evaluation import keypoint_eval
-from colortrack.inference import embedder
+from colortrack.evaluation import results_record
 
 _ROOT = flags.DEFINE_string("jhmdb_root", None, "JHMDB folder, or a BADJA folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and pck.csv go.")
@@ -34,23 +33,20 @@ flags.mark_flags_as_required(["jhmdb_root", "results_dir"])
 
 def main(argv):
   del argv
-  try:
-    videos = keypoint_datasets.load_videos(_ROOT.value)
-    if not _SCORE_ONLY.value:
-      tracker = flags_common.make_tracker()
-      logging.info("predicting %d videos with %s", len(videos),
-                   flags_common.describe(tracker))
-      keypoint_eval.predict(videos, tracker, _RESULTS_DIR.value, overwrite=_OVERWRITE.value)
-    rows = keypoint_eval.score(videos, _RESULTS_DIR.value)
-  except (keypoint_datasets.DatasetError, embedder.ModelLoadError, ValueError) as e:
-    logging.error("%s", e)
-    sys.exit(1)
+  videos = keypoint_datasets.load_videos(_ROOT.value)
+  if not _SCORE_ONLY.value:
+    tracker = flags_common.make_tracker()
+    logging.info("predicting %d videos with %s", len(videos), flags_common.describe(tracker))
+    keypoint_eval.predict(videos, tracker, _RESULTS_DIR.value, overwrite=_OVERWRITE.value)
+  rows = keypoint_eval.score(videos, _RESULTS_DIR.value)
   keypoint_eval.write_csv(rows, os.path.join(_RESULTS_DIR.value, "pck.csv"))
   print(keypoint_eval.format_table(rows))
+  record = results_record.read(_RESULTS_DIR.value)
   logging.info("PCK@0.1 %.2f, PCK@0.2 %.2f (%s, %d videos); pck.csv in %s",
-               rows[-1]["PCK@0.1"], rows[-1]["PCK@0.2"], flags_common.method_name(),
-               len(rows) - 1, _RESULTS_DIR.value)
+               rows[-1]["PCK@0.1"], rows[-1]["PCK@0.2"],
+               record["producer"]["method"] if record else "predictions", len(rows) - 1,
+               _RESULTS_DIR.value)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

@@ -11,14 +11,15 @@ per_sequence.png (J&F-Mean per object).
 
 import csv
 import os
-import sys
 
-from absl import app
 from absl import flags
 from absl import logging
 
+from colortrack import errors
+from colortrack.cli import app as cli_app
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
+from colortrack.utils import files
 
 _RESULTS_DIRS = flags.DEFINE_list("results_dirs", None, "eval.davis result folders.")
 _NAMES = flags.DEFINE_list("names", [], "Row names (default: folder names).")
@@ -31,27 +32,25 @@ flags.mark_flags_as_required(["results_dirs"])
 def main(argv):
   del argv
   names = _NAMES.value or [os.path.basename(os.path.normpath(d)) for d in _RESULTS_DIRS.value]
+  if len(names) != len(_RESULTS_DIRS.value):
+    raise errors.UserError(f"--names has {len(names)} names for {len(_RESULTS_DIRS.value)} "
+                           "--results_dirs")
+  if _PLOT_DIR.value and not _DAVIS_ROOT.value:
+    raise errors.UserError("--plot_dir needs --davis_root (the dataset the folders were "
+                           "predicted on)")
   width = max(len(n) for n in names) + 2
   print(f"{'method':<{width}}" + "".join(f"{c:>10}" for c in davis.GLOBAL_COLUMNS))
   for name, folder in zip(names, _RESULTS_DIRS.value):
     path = os.path.join(folder, "global_results-val.csv")
     if not os.path.exists(path):
-      logging.error("%s: not found (run eval.davis first)", path)
-      sys.exit(1)
+      raise errors.UserError(f"{path}: not found (run eval.davis first)")
     with open(path) as f:
       row = next(csv.DictReader(f))
     print(f"{name:<{width}}" + "".join(f"{float(row[c]):10.3f}" for c in davis.GLOBAL_COLUMNS))
   if _PLOT_DIR.value:
-    if not _DAVIS_ROOT.value:
-      logging.error("--plot_dir needs --davis_root (the dataset the folders were predicted on)")
-      sys.exit(1)
-    try:
-      results = {name: davis.evaluate(_DAVIS_ROOT.value, folder, _sequences(folder))
-                 for name, folder in zip(names, _RESULTS_DIRS.value)}
-    except davis.EvaluationError as e:
-      logging.error("%s", e)
-      sys.exit(1)
-    os.makedirs(_PLOT_DIR.value, exist_ok=True)
+    results = {name: davis.evaluate(_DAVIS_ROOT.value, folder, _sequences(folder))
+               for name, folder in zip(names, _RESULTS_DIRS.value)}
+    files.ensure_output_dir(_PLOT_DIR.value, "--plot_dir")
     plots.jf_over_time({name: r.per_frame_jf() for name, r in results.items()},
                        os.path.join(_PLOT_DIR.value, "jf_over_time.png"))
     objects = [row["object"] for row in next(iter(results.values())).per_object()]
@@ -69,4 +68,4 @@ def _sequences(folder: str):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

@@ -14,3 +14,13 @@ def pytest_collection_modifyitems(items):
   # tf.test.TestCase defines a deprecated `test_session` context manager that
   # pytest collects and reports as skipped; it is not a test.
   items[:] = [item for item in items if item.name != "test_session"]
+
+
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position,wrong-import-order
+
+
+@pytest.fixture(scope="session")
+def synthetic_clips(tmp_path_factory):
+  """TFRecord glob of ~24 clips of 32x32 synthetic video (built once per test session)."""
+  from tests import test_training  # pylint: disable=g-import-not-at-top
+  return test_training.build_synthetic_clips(str(tmp_path_factory.mktemp("clips")))

@@ -201,7 +201,7 @@ class MastTrainingTest(tf.test.TestCase):
     # Exported, the model keeps its Lab input and its MAST inference defaults.
     export_dir = os.path.join(self.root, "saved")
     model = trainer.restore_model(multi)
-    module = serving.export(model, export_dir, trainer.load_config(multi))
+    module, _ = serving.export(model, export_dir, trainer.load_config(multi))
     self.assertEqual(module.color_space, "lab")
     self.assertIsInstance(trackers.make_tracker("model", export_dir), mast_inference.MastTracker)
     frames = np.random.default_rng(0).integers(0, 256, size=(2, 32, 40, 3), dtype=np.uint8)

@@ -96,7 +96,7 @@ class PipelineTest(tf.test.TestCase):
       self.assertAllEqual(eager[key], mapped[key])
 
   def test_no_files(self):
-    with self.assertRaisesRegex(FileNotFoundError, "no TFRecord files"):
+    with self.assertRaisesRegex(pipeline.DataError, "no TFRecord files"):
       pipeline.make_dataset(os.path.join(self.folder, "nothing*.tfrecord"), batch_size=2)
 
   def test_inspect_writes_strips(self):

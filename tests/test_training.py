@@ -119,7 +119,7 @@ class TrainingTest(tf.test.TestCase):
     config = tiny_config(self.pattern)
     model = trainer.build_model_from_config(config)
     export_dir = os.path.join(self.root, "saved")
-    module = serving.export(model, export_dir)
+    module, _ = serving.export(model, export_dir)
     loaded = tf.saved_model.load(export_dir)
     frames = np.random.default_rng(0).integers(0, 256, size=(3, 37, 50, 3), dtype=np.uint8)
     served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
@@ -143,7 +143,7 @@ class TrainingTest(tf.test.TestCase):
     config.inference.features = "encoder"
     model = trainer.build_model_from_config(config)
     export_dir = os.path.join(self.root, "saved_encoder")
-    module = serving.export(model, export_dir, config)
+    module, _ = serving.export(model, export_dir, config)
     loaded = tf.saved_model.load(export_dir)
     frames = np.random.default_rng(0).integers(0, 256, size=(2, 37, 50, 3), dtype=np.uint8)
     served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()

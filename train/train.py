@@ -9,13 +9,10 @@ is locked, so a misspelt field is an error. Re-running with the same --workdir
 resumes from the last checkpoint. TensorBoard: tensorboard --logdir=WORKDIR/tensorboard
 """
 
-import sys
-
-from absl import app
 from absl import flags
-from absl import logging
 from ml_collections import config_flags
 
+from colortrack.cli import app as cli_app
 from colortrack.training import trainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Preset in colortrack/configs/.")
@@ -25,12 +22,8 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
-  try:
-    trainer.train(_CONFIG.value, _WORKDIR.value)
-  except (trainer.TrainingError, FileNotFoundError) as e:
-    logging.error("%s", e)
-    sys.exit(1)
+  trainer.train(_CONFIG.value, _WORKDIR.value)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli_app.run(main)

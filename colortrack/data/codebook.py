@@ -14,13 +14,14 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from colortrack import errors
 from colortrack.utils import files
 
 COLOR_CONVENTION = "sRGB->CIELab D65/2deg; ab in Lab units"
 FORMAT_VERSION = 1
 
 
-class CodebookError(ValueError):
+class CodebookError(errors.UserError):
   """A codebook file is missing, malformed or does not match the data."""
 
 
@@ -96,12 +97,22 @@ def load(path: str) -> Codebook:
   if not os.path.exists(path):
     raise CodebookError(f"{path}: codebook file not found (make one with "
                         "`python -m data_prep.fit_codebook`)")
+  if os.path.isdir(path):
+    raise CodebookError(f"{path}: is a folder, not a codebook file")
   try:
-    with np.load(path, allow_pickle=False) as data:
+    data = np.load(path, allow_pickle=False)
+    if not isinstance(data, np.lib.npyio.NpzFile):
+      raise ValueError("a single .npy array, not the .npz fit_codebook writes")
+    with data:
+      if "centroids" not in data:
+        raise ValueError(f"no 'centroids' entry (has {sorted(data.keys())[:4]})")
       centroids = np.asarray(data["centroids"], np.float32)
       info = json.loads(str(data["info"])) if "info" in data else {}
-  except (OSError, ValueError, KeyError) as e:
-    raise CodebookError(f"{path}: not a colortrack codebook ({e})") from e
+      if not isinstance(info, dict):
+        raise ValueError("its 'info' entry is not a JSON object")
+  except Exception as e:  # pylint: disable=broad-except
+    # np.load raises many types for damaged files (BadZipFile, EOFError, ValueError...).
+    raise CodebookError(f"{path}: not a colortrack codebook ({errors.first_line(e)})") from e
   if centroids.ndim != 2 or centroids.shape[1] != 2 or not 2 <= len(centroids) <= 256:
     raise CodebookError(f"{path}: centroids must have shape [K, 2] with 2 <= K <= 256, "
                         f"got {list(centroids.shape)}")

@@ -28,10 +28,8 @@ def write_strips(file_pattern: str, output_dir: str, num_clips: int = 4) -> List
   import cv2  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   keys = (pipeline.LIGHTNESS, pipeline.AB_CODES, pipeline.RGB)
-  patterns = [p for p in file_pattern.split(",") if p]
-  shard_files = sorted(tf.io.gfile.glob(patterns))
-  if not shard_files:
-    raise FileNotFoundError(f"{file_pattern}: no TFRecord files match")
+  shard_files = pipeline.match_files(file_pattern)
+  files.ensure_output_dir(output_dir)
   dataset = tf.data.TFRecordDataset(shard_files).take(num_clips)
   paths = []
   for index, serialized in enumerate(dataset):

@@ -11,6 +11,7 @@ import os
 import numpy as np
 from PIL import Image
 
+from colortrack import errors
 from colortrack.utils import files
 
 VOID_ID = 255
@@ -30,7 +31,7 @@ def davis_palette() -> np.ndarray:
   return palette
 
 
-class MaskError(ValueError):
+class MaskError(errors.UserError):
   """An annotation file cannot be read as object ids."""
 
 
@@ -41,16 +42,35 @@ def read_mask(path: str) -> np.ndarray:
       mode = image.mode
       if mode == "P":
         return np.array(image, dtype=np.uint8)
-      if mode in ("L", "LA", "1", "I", "I;16"):
-        gray = np.array(image.convert("L") if mode != "LA" else image.getchannel("L"))
-        # DAVIS-2016: one object stored as 0/255 (anything above mid-gray is object).
-        return (gray > 127).astype(np.uint8)
+      if mode == "1":
+        return np.array(image, dtype=np.uint8)
+      if mode in ("L", "LA") or mode.startswith("I"):
+        values = np.array(image.getchannel("L") if mode == "LA" else image).astype(np.int64)
+        return _single_channel_ids(path, values, 65535 if mode.startswith("I;16") else 255)
       if mode in ("RGB", "RGBA"):
         rgb = np.array(image.convert("RGB"))
         return _rgb_to_ids(path, rgb)
   except (OSError, ValueError) as e:
     raise MaskError(f"{path}: unreadable mask ({e})") from e
   raise MaskError(f"{path}: unsupported mask image mode {mode!r}")
+
+
+def _single_channel_ids(path: str, values: np.ndarray, white: int) -> np.ndarray:
+  """Object ids from a one-channel mask: a 0/white mask, or a label map of ids.
+
+  0 and `white` only (DAVIS-2016's 0/255): one object. All values below 255
+  (0/1 masks, 8- or 16-bit label maps with ids 1..K): the values are the ids.
+  Otherwise an 8-bit gray mask with soft edges: above mid-gray is the object.
+  """
+  present = np.unique(values)
+  if set(present.tolist()) <= {0, white}:
+    return (values == white).astype(np.uint8)
+  if present.max() < VOID_ID:
+    return values.astype(np.uint8)
+  if white == 255 and present.max() <= 255:
+    return (values > 127).astype(np.uint8)
+  raise MaskError(f"{path}: label values up to {int(present.max())}; object ids must be "
+                  "1..254 (255 is void)")
 
 
 def _rgb_to_ids(path: str, rgb: np.ndarray) -> np.ndarray:

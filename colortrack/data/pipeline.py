@@ -10,10 +10,11 @@ decoded: the colorization model reads lightness and codes, MAST reads rgb.
 """
 
 import functools
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
+from colortrack import errors
 from colortrack.data import schema
 
 LIGHTNESS = "lightness"
@@ -128,11 +129,7 @@ def make_dataset(file_pattern: str, batch_size: int, keys: Sequence[str] = (LIGH
   pipelines and each gets the per-replica batch. Training repeats forever with
   shuffling and augmentation; evaluation reads each clip once, in order.
   """
-  patterns = [p for p in file_pattern.split(",") if p]
-  files = tf.io.gfile.glob(patterns) if patterns else []
-  if not files:
-    raise FileNotFoundError(f"{file_pattern}: no TFRecord files match")
-  files = sorted(files)
+  files = match_files(file_pattern)
   dataset = tf.data.Dataset.from_tensor_slices(files)
   if input_context is not None:
     if len(files) >= input_context.num_input_pipelines:
@@ -174,13 +171,78 @@ def make_dataset(file_pattern: str, batch_size: int, keys: Sequence[str] = (LIGH
   return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def read_codebook(file_pattern: str):
-  """(centroids `[K, 2]`, sha) stored in the first clip of the dataset."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  files = sorted(tf.io.gfile.glob([p for p in file_pattern.split(",") if p]))
+class DataError(errors.UserError):
+  """Training data cannot be used: no files, a truncated or corrupt shard, mixed codebooks."""
+
+
+def match_files(file_pattern: str) -> List[str]:
+  """Sorted TFRecord files matching comma-separated globs; DataError when none."""
+  patterns = [p for p in file_pattern.split(",") if p]
+  files = sorted(set(tf.io.gfile.glob(patterns))) if patterns else []
+  if not files:
+    raise DataError(f"{file_pattern}: no TFRecord files match")
+  return files
+
+
+def shard_manifest_path(path: str) -> str:
+  """The per-shard manifest data_prep.build_tfrecords writes beside a shard."""
+  return path[:-len(schema.SHARD_SUFFIX)] + ".manifest.json" if path.endswith(
+      schema.SHARD_SUFFIX) else path + ".manifest.json"
+
+
+def check_shard_sizes(files: Sequence[str]) -> None:
+  """Cheap up-front check: a shard whose size differs from its manifest's is truncated."""
+  import json  # pylint: disable=g-import-not-at-top
+  import os  # pylint: disable=g-import-not-at-top
   for path in files:
-    for serialized in tf.data.TFRecordDataset(path).take(1):
-      feature = tf.train.Example.FromString(serialized.numpy()).features.feature
-      centroids = np.array(feature[schema.CODEBOOK_CENTROIDS].float_list.value, np.float32)
-      return centroids.reshape(-1, 2), feature[schema.CODEBOOK_SHA].bytes_list.value[0].decode()
-  raise FileNotFoundError(f"{file_pattern}: no TFRecord file with a clip matches")
+    manifest_path = shard_manifest_path(path)
+    if not os.path.exists(manifest_path):
+      continue
+    try:
+      with open(manifest_path) as f:
+        expected = json.load(f).get("bytes")
+    except (OSError, ValueError, AttributeError):
+      continue
+    if expected is not None and os.path.getsize(path) != expected:
+      raise DataError(f"{path}: shard is {os.path.getsize(path)} bytes but its manifest says "
+                      f"{expected} (truncated or changed); rebuild it with "
+                      "data_prep.build_tfrecords")
+
+
+def find_unreadable_shard(files: Sequence[str]) -> Optional[str]:
+  """The first file whose records cannot all be read (length or CRC errors), else None."""
+  for path in files:
+    try:
+      for _ in tf.data.TFRecordDataset(path, buffer_size=1 << 20):
+        pass
+    except (tf.errors.DataLossError, tf.errors.OutOfRangeError,
+            tf.errors.InvalidArgumentError):
+      return path
+  return None
+
+
+def read_codebook(file_pattern: str):
+  """(centroids `[K, 2]`, sha) stored in the clips; DataError when files disagree.
+
+  Reads the first clip of every file (cheap), so shards made with two
+  different codebooks are refused before training starts.
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  found = {}  # sha -> (centroids, first file)
+  for path in match_files(file_pattern):
+    try:
+      for serialized in tf.data.TFRecordDataset(path).take(1):
+        feature = tf.train.Example.FromString(serialized.numpy()).features.feature
+        centroids = np.array(feature[schema.CODEBOOK_CENTROIDS].float_list.value, np.float32)
+        sha = feature[schema.CODEBOOK_SHA].bytes_list.value[0].decode()
+        found.setdefault(sha, (centroids.reshape(-1, 2), path))
+    except (tf.errors.OpError, IndexError, ValueError) as e:
+      raise DataError(f"{path}: not a colortrack clip shard ({errors.first_line(e)})") from e
+  if not found:
+    raise DataError(f"{file_pattern}: no TFRecord file with a clip matches")
+  if len(found) > 1:
+    (sha_a, (_, path_a)), (sha_b, (_, path_b)) = list(found.items())[:2]
+    raise DataError(f"{path_b}: made with codebook {sha_b}, but {path_a} with {sha_a}; "
+                    "train on shards of one codebook")
+  sha, (centroids, _) = next(iter(found.items()))
+  return centroids, sha

@@ -20,6 +20,7 @@ object). Everything is a function of the seed.
 """
 
 import dataclasses
+import inspect
 import json
 import os
 from typing import List
@@ -27,6 +28,7 @@ from typing import List
 import cv2
 import numpy as np
 
+from colortrack import errors
 from colortrack.data import masks as masks_lib
 from colortrack.utils import files
 
@@ -212,8 +214,31 @@ def write_dataset(output_dir: str, num_videos: int = 8, seed: int = 0, **video_k
   """Writes `num_videos` videos in the layouts above; returns their names.
 
   Videos already written (all their files present) are kept, so the call is
-  cheap to repeat and resumes after an interruption.
+  cheap to repeat and resumes after an interruption; a folder made with other
+  settings is refused. Frame sizes must be even (mp4 video needs it), so the
+  videos and the masks always have the same size.
   """
+  defaults = {name: parameter.default for name, parameter in
+              inspect.signature(generate_video).parameters.items()
+              if parameter.default is not inspect.Parameter.empty}
+  video_kwargs = {**defaults, **video_kwargs}
+  height, width = video_kwargs["height"], video_kwargs["width"]
+  if height % 2 or width % 2 or min(height, width) < 16:
+    raise errors.UserError(f"{output_dir}: frame size {width}x{height} must be even and at "
+                           "least 16 (mp4 video stores even sizes only)")
+  files.ensure_output_dir(output_dir, "--output_dir")
+  settings = {"num_videos": num_videos, "seed": seed, **video_kwargs}
+  settings_path = os.path.join(output_dir, "synthetic.json")
+  if os.path.exists(settings_path):
+    try:
+      previous = files.read_json(settings_path)
+    except (OSError, ValueError):
+      previous = None
+    changed = {k for k in set(settings) | set(previous or {}) if k != "num_videos"
+               and (previous or {}).get(k) != settings.get(k)}
+    if changed:
+      raise errors.UserError(f"{settings_path}: this folder was made with other settings "
+                             f"({', '.join(sorted(changed))}); use another --output_dir")
   names = []
   for index in range(num_videos):
     name = video_name(index)
@@ -238,7 +263,7 @@ def write_dataset(output_dir: str, num_videos: int = 8, seed: int = 0, **video_k
   with files.atomic_output(image_sets) as tmp_path:
     with open(tmp_path, "w") as f:
       f.write("\n".join(names) + "\n")
-  with files.atomic_output(os.path.join(output_dir, "synthetic.json")) as tmp_path:
+  with files.atomic_output(settings_path) as tmp_path:
     with open(tmp_path, "w") as f:
-      json.dump({"num_videos": num_videos, "seed": seed, **video_kwargs}, f)
+      json.dump(settings, f)
   return names

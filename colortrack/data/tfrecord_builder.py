@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from colortrack import errors
 from colortrack.data import clips as clips_lib
 from colortrack.data import codebook as codebook_lib
 from colortrack.data import color
@@ -34,8 +35,12 @@ from colortrack.utils import progress as progress_lib
 MANIFEST_VERSION = 1
 
 
-class BuildError(ValueError):
+class BuildError(errors.UserError):
   """The whole build cannot go on (bad output dir, codebook, or no input)."""
+
+
+class OutputWriteError(BuildError):
+  """Writing a shard failed (disk full, I/O error): fatal for that shard, never a bad video."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +120,8 @@ def encode_source(source: video_io.VideoSource, config: BuildConfig,
                                     config.size, codebook))
         entry["clips"] += 1
       pending = []
+  except OutputWriteError:
+    raise  # the output's fault, not the video's
   except video_io.VideoReadError as e:
     entry["reason"] = str(e)
   except Exception as e:  # pylint: disable=broad-except
@@ -152,18 +159,41 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
     os.remove(stale)
   start = time.monotonic()
   entries = []
+
+  def fail(what: str, error: BaseException) -> OutputWriteError:
+    return OutputWriteError(f"{shard_path}: {what} failed ({errors.first_line(error)}); "
+                            "the shard was not written")
+
   with files.atomic_output(shard_path) as tmp_path:
-    with tf.io.TFRecordWriter(tmp_path) as writer:
-      for source in sources:
-        t0 = time.monotonic()
-        entry = encode_source(source, config, codebook, writer.write)
-        entry["seconds"] = round(time.monotonic() - t0, 3)
-        entries.append(entry)
-        if entry["status"] == "ok":
-          logging.info("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
-                       shard_index, num_shards, source.path, entry["clips"],
-                       entry["source_frames"],
-                       entry["source_frames"] / max(entry["seconds"], 1e-6))
+    try:
+      with open_record_writer(tmp_path) as writer:
+
+        def write(record: bytes) -> None:
+          try:
+            writer.write(record)
+          except Exception as e:  # pylint: disable=broad-except
+            raise fail("writing", e) from e
+
+        for source in sources:
+          t0 = time.monotonic()
+          entry = encode_source(source, config, codebook, write)
+          entry["seconds"] = round(time.monotonic() - t0, 3)
+          entries.append(entry)
+          if entry["status"] == "ok":
+            logging.info("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
+                         shard_index, num_shards, source.path, entry["clips"],
+                         entry["source_frames"],
+                         entry["source_frames"] / max(entry["seconds"], 1e-6))
+    except OutputWriteError:
+      raise
+    except Exception as e:  # pylint: disable=broad-except
+      raise fail("closing", e) from e  # a full disk often shows only when buffers flush
+    expected = sum(e["clips"] for e in entries)
+    readable = count_records(tmp_path)
+    if readable != expected:
+      raise OutputWriteError(f"{shard_path}: {readable} of {expected} clips readable after "
+                             "writing (disk full?); the shard was not written")
+    size = os.path.getsize(tmp_path)
   manifest = {
       "version": MANIFEST_VERSION,
       "shard": schema.shard_name(shard_index, num_shards),
@@ -172,7 +202,8 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
       "codebook_sha": codebook.sha,
       "clip_params": config.clip_params(),
       "sources_digest": _sources_digest(sources),
-      "clips": sum(e["clips"] for e in entries),
+      "clips": expected,
+      "bytes": size,
       "seconds": round(time.monotonic() - start, 3),
       "sources": entries,
   }
@@ -180,6 +211,24 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
       os.path.join(config.output_dir, schema.shard_manifest_name(shard_index, num_shards)),
       manifest)
   return manifest
+
+
+def open_record_writer(path: str):
+  """The TFRecord writer of a shard (one place, so tests can inject write failures)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.io.TFRecordWriter(path)
+
+
+def count_records(path: str) -> int:
+  """Records that read back whole (lengths and CRCs checked); -1 when the file is damaged."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  count = 0
+  try:
+    for _ in tf.data.TFRecordDataset(path, buffer_size=1 << 20):
+      count += 1
+  except (tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.InvalidArgumentError):
+    return -1
+  return count
 
 
 def _read_json(path: str) -> Dict[str, Any]:
@@ -211,7 +260,28 @@ _SINGLE_THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                       "TF_NUM_INTEROP_THREADS": "1"}
 
 
+def _die_with_parent() -> None:
+  """A worker ends when its parent does (kill -9 included): no orphan keeps writing."""
+  import signal  # pylint: disable=g-import-not-at-top
+  import threading  # pylint: disable=g-import-not-at-top
+  parent = os.getppid()
+  try:
+    import ctypes  # pylint: disable=g-import-not-at-top
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+  except (OSError, AttributeError):
+    pass  # not Linux: the watchdog below still ends the worker within a second
+
+  def watchdog():
+    while os.getppid() == parent:
+      time.sleep(1.0)
+    os._exit(1)  # pylint: disable=protected-access
+
+  threading.Thread(target=watchdog, daemon=True).start()
+
+
 def _init_worker() -> None:
+  _die_with_parent()
   import cv2  # pylint: disable=g-import-not-at-top
   cv2.setNumThreads(1)
   logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -260,8 +330,10 @@ def merge_manifests(output_dir: str, num_shards: int) -> Optional[str]:
 
 def build(config: BuildConfig) -> BuildSummary:
   """Builds (or resumes) the shards that `config` asks for; see module docstring."""
-  if os.path.exists(config.output_dir) and not os.path.isdir(config.output_dir):
-    raise BuildError(f"{config.output_dir}: --output_dir is a file, not a folder")
+  try:
+    files.ensure_output_dir(config.output_dir, "--output_dir")
+  except errors.OutputError as e:
+    raise BuildError(str(e)) from e
   codebook = codebook_lib.load(config.codebook_path)
   sources = video_io.find_sources(config.input_spec)
   if not sources:
@@ -271,15 +343,21 @@ def build(config: BuildConfig) -> BuildSummary:
   wanted = range(num_shards) if config.shard_index is None else [config.shard_index]
   if config.shard_index is not None and not 0 <= config.shard_index < num_shards:
     raise BuildError(f"--shard_index={config.shard_index} is outside [0, {num_shards})")
-  os.makedirs(config.output_dir, exist_ok=True)
-
   todo, reused = [], []
   for index in wanted:
     manifest_path = os.path.join(config.output_dir,
                                  schema.shard_manifest_name(index, num_shards))
+    shard_path = os.path.join(config.output_dir, schema.shard_name(index, num_shards))
     if os.path.exists(manifest_path):
       manifest = _read_json(manifest_path)
       _check_reusable(manifest_path, manifest, config, codebook, shards[index])
+      if manifest.get("bytes") is not None and (
+          not os.path.exists(shard_path) or os.path.getsize(shard_path) != manifest["bytes"]):
+        logging.warning("%s: missing or not the size its manifest says; written again",
+                        shard_path)
+        os.remove(manifest_path)
+        todo.append(index)
+        continue
       reused.append(manifest)
     else:
       todo.append(index)
@@ -369,6 +447,7 @@ def sample_ab(sources: Sequence[video_io.VideoSource], capacity: int = 200_000,
 def fit_codebook(input_spec: str, output_path: str, num_clusters: int = 16,
                  capacity: int = 200_000, seed: int = 0,
                  frame_folder_fps: float = 24.0) -> codebook_lib.Codebook:
+  files.check_output_file(output_path, "--output codebook")
   sources = video_io.find_sources(input_spec)
   if not sources:
     raise BuildError(f"{input_spec}: no video files or frame folders found")

@@ -14,11 +14,13 @@ from typing import Iterator, List, Sequence, Tuple
 import cv2
 import numpy as np
 
+from colortrack import errors
+
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
-class VideoReadError(ValueError):
+class VideoReadError(errors.UserError):
   """A source cannot be used; the message says why (the caller names the file)."""
 
 

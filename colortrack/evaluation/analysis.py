@@ -30,6 +30,17 @@ def odds_ratio(tracking_failed: np.ndarray, colorization_failed: np.ndarray) -> 
           "ci95_high": float(np.exp(np.log(ratio) + 1.96 * log_se))}
 
 
+def format_table(result: Dict[str, float]) -> str:
+  """The 2x2 table of `odds_ratio` and the ratio, as printed by eval.failures."""
+  rows = [("", "colorization failed", "colorization fine"),
+          ("tracking failed", f"{result['both']:.0f}", f"{result['tracking_only']:.0f}"),
+          ("tracking fine", f"{result['colorization_only']:.0f}", f"{result['neither']:.0f}")]
+  lines = [f"{a:<16}{b:>21}{c:>19}" for a, b, c in rows]
+  lines.append(f"odds ratio {result['odds_ratio']:.2f} (95% CI {result['ci95_low']:.2f}-"
+               f"{result['ci95_high']:.2f})")
+  return "\n".join(lines)
+
+
 def pca_image(embeddings: np.ndarray) -> np.ndarray:
   """Embeddings `[h, w, D]` -> uint8 RGB `[h, w, 3]`: the first 3 principal components.
 

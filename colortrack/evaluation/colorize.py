@@ -5,13 +5,18 @@ later frame, using only gray input; the result is shown next to the truth and
 scored by the mean ab error (Euclidean, Lab units) over all pixels.
 """
 
+import os
 from typing import Iterable, Iterator, Tuple
 
 import numpy as np
 
+from colortrack import errors
 from colortrack.data import color
+from colortrack.data import video_io
 from colortrack.inference import grid as grid_lib
 from colortrack.inference import trackers
+from colortrack.utils import files
+from colortrack.utils import progress as progress_lib
 
 
 def make_colorizer(embedder, overrides=None) -> trackers.PointerTracker:
@@ -59,3 +64,55 @@ def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray
     panel = np.concatenate([color.lab_to_rgb_uint8(gray), color.lab_to_rgb_uint8(predicted),
                             color.lab_to_rgb_uint8(lab)], axis=1)
     yield panel, error
+
+
+def colorize_video(video_path: str, output_dir: str, tracker, image_every: int = 10) -> dict:
+  """Colorizes a video into `output_dir`; returns (and writes) `colorize.json`.
+
+  Writes `colorize.mp4` (every frame: gray | colorized | truth), the panels of
+  frames 0, `image_every`, 2 x `image_every`, ... as PNG, and `colorize.json`
+  with the mean ab error over frames 1..T-1 (frame 0 is the colour reference).
+  """
+  import cv2  # pylint: disable=g-import-not-at-top
+  files.ensure_output_dir(output_dir, "--output_dir")
+  source = video_io.source_from_path(video_path)
+  total, fps = video_io.frame_count_and_fps(source)
+  if total == 1:
+    raise errors.UserError(f"{video_path}: has 1 frame; colorization copies colours from "
+                           "frame 0 to later frames, so it needs at least 2")
+  ab_errors, images = [], []
+  video_path_out = os.path.join(output_dir, "colorize.mp4")
+  tmp_video = os.path.join(output_dir, ".colorize.tmp.mp4")
+  writer = None
+  progress = progress_lib.Progress("colorize", total, unit="frames")
+  try:
+    for index, (panel, error) in enumerate(colorize(tracker, video_io.rgb_frames(source))):
+      if writer is None:
+        writer = cv2.VideoWriter(tmp_video, cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                 (panel.shape[1], panel.shape[0]))
+      writer.write(cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+      if index % image_every == 0:
+        path = os.path.join(output_dir, f"{index:05d}.png")
+        with files.atomic_output(path) as tmp:
+          cv2.imwrite(tmp + ".png", cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+          os.replace(tmp + ".png", tmp)
+        images.append(os.path.basename(path))
+      if index:
+        ab_errors.append(float(error.mean()))
+      progress.update(1)
+    if not ab_errors:
+      raise errors.UserError(f"{video_path}: fewer than 2 frames could be read; colorization "
+                             "needs at least 2")
+    writer.release()
+    writer = None
+    os.replace(tmp_video, video_path_out)
+  finally:
+    if writer is not None:
+      writer.release()
+    if os.path.exists(tmp_video):
+      os.remove(tmp_video)
+  result = {"video": video_path, "frames": len(ab_errors) + 1, "scored_frames": len(ab_errors),
+            "mean_ab_error": float(np.mean(ab_errors)), "images": images,
+            "video_out": video_path_out}
+  files.write_json_atomic(os.path.join(output_dir, "colorize.json"), result)
+  return result

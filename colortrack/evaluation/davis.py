@@ -24,13 +24,14 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from colortrack import errors
 from colortrack.data import masks as masks_lib
 
 BOUND_THRESHOLD = 0.008
 GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
 
 
-class EvaluationError(ValueError):
+class EvaluationError(errors.UserError):
   """Results cannot be scored (missing file, wrong size, too many objects)."""
 
 
@@ -199,6 +200,12 @@ def load_sequence(davis_root: str, results_dir: str, sequence: str):
 @dataclasses.dataclass
 class DavisResults:
   objects: List[ObjectScores]
+  # Who predicted them (the folder's results record); None for unrecorded predictions.
+  producer: Optional[Dict[str, object]] = None
+
+  @property
+  def method(self) -> str:
+    return str(self.producer["method"]) if self.producer else "predictions"
 
   def per_object(self) -> List[Dict[str, object]]:
     return [{"object": o.name, **o.row()} for o in self.objects]
@@ -222,11 +229,15 @@ class DavisResults:
 
 def evaluate(davis_root: str, results_dir: str,
              sequences: Optional[Sequence[str]] = None) -> DavisResults:
+  """Scores the predictions in `results_dir`; a sequence marked incomplete is an error."""
+  from colortrack.evaluation import results_record  # pylint: disable=g-import-not-at-top
+  sequences = list(sequences or list_sequences(davis_root))
+  producer = results_record.check_complete(results_dir, sequences)
   objects = []
-  for sequence in sequences or list_sequences(davis_root):
+  for sequence in sequences:
     gt, pred = load_sequence(davis_root, results_dir, sequence)
     objects.extend(score_sequence(sequence, gt, pred))
-  return DavisResults(objects)
+  return DavisResults(objects, producer)
 
 
 def write_csvs(results: DavisResults, output_dir: str) -> Dict[str, str]:
@@ -266,28 +277,54 @@ def format_table(results: DavisResults) -> str:
   return "\n".join(lines)
 
 
+def check_sequences(davis_root: str, sequences: Sequence[str], need_frames: bool = True) -> None:
+  """One line naming the first sequence without frames (if needed) or annotations."""
+  if not sequences:
+    raise EvaluationError(f"{davis_root}: no sequences to evaluate")
+  for sequence in sequences:
+    frames = frame_dir(davis_root, sequence)
+    annotations = annotation_dir(davis_root, sequence)
+    if need_frames and not os.path.isdir(frames):
+      raise EvaluationError(f"{frames}: no such sequence (frames folder missing)")
+    if not os.path.isdir(annotations) or not masks_lib.mask_paths(annotations):
+      raise EvaluationError(f"{annotations}: no annotations (*.png) for sequence {sequence}")
+
+
+def has_predictions(results_dir: str, sequence: str) -> bool:
+  folder = os.path.join(results_dir, sequence)
+  return os.path.isdir(folder) and bool(masks_lib.mask_paths(folder))
+
+
 def predict(davis_root: str, results_dir: str, tracker, sequences: Sequence[str],
             overwrite: bool = False, log_fn=None) -> Dict[str, float]:
   """Writes palette PNG predictions per sequence; returns frames/s per sequence.
 
-  A sequence whose predictions are all present is skipped unless `overwrite`
-  (so an interrupted run resumes). Each PNG is written atomically.
+  The folder's record (`results_record`) says who wrote it and which sequences
+  are complete: a complete sequence of the same producer is kept (a killed run
+  resumes), an incomplete one is predicted again, and a folder of another
+  producer is refused unless `overwrite`. Each PNG is written atomically.
   """
   import time  # pylint: disable=g-import-not-at-top
   from colortrack.data import video_io  # pylint: disable=g-import-not-at-top
+  from colortrack.evaluation import results_record  # pylint: disable=g-import-not-at-top
   from colortrack.utils import progress as progress_lib  # pylint: disable=g-import-not-at-top
-  frame_counts = {s: len(os.listdir(frame_dir(davis_root, s))) for s in sequences}
+  check_sequences(davis_root, sequences)
+  folder = results_record.open_for_writing(
+      results_dir, results_record.producer(tracker), sequences, overwrite,
+      lambda sequence: has_predictions(results_dir, sequence))
+  frame_counts = {s: len(video_io.list_frame_files(frame_dir(davis_root, s))[0])
+                  for s in sequences}
   progress = progress_lib.Progress("predict", sum(frame_counts.values()), unit="frames",
-                                   interval_s=0, **({"log_fn": log_fn} if log_fn else {}))
+                                   **({"log_fn": log_fn} if log_fn else {}))
   speeds = {}
   for sequence in sequences:
+    if folder.is_complete(sequence):
+      progress.update(frame_counts[sequence], extra=f"{sequence}: predictions exist, kept",
+                      force=True)
+      continue
+    folder.mark_incomplete(sequence)
     out_dir = os.path.join(results_dir, sequence)
     gt_paths = masks_lib.mask_paths(annotation_dir(davis_root, sequence))
-    done = os.path.isdir(out_dir) and all(
-        os.path.exists(os.path.join(out_dir, os.path.basename(p))) for p in gt_paths)
-    if done and not overwrite:
-      progress.update(frame_counts[sequence], extra=f"{sequence}: predictions exist, kept")
-      continue
     first_ids = masks_lib.read_mask(gt_paths[0])
     source = video_io.source_from_path(frame_dir(davis_root, sequence))
     start = time.monotonic()
@@ -295,6 +332,8 @@ def predict(davis_root: str, results_dir: str, tracker, sequences: Sequence[str]
     for index, ids in enumerate(tracker.track_masks(video_io.rgb_frames(source), first_ids)):
       masks_lib.write_mask(os.path.join(out_dir, f"{index:05d}.png"), ids)
       written += 1
+      progress.update(1, extra=sequence)
     speeds[sequence] = written / max(time.monotonic() - start, 1e-9)
-    progress.update(written, extra=f"{sequence}: {speeds[sequence]:.1f} frames/s")
+    folder.mark_complete(sequence)
+    progress.update(0, extra=f"{sequence}: done, {speeds[sequence]:.1f} frames/s", force=True)
   return speeds

@@ -11,10 +11,11 @@ from typing import List
 
 import numpy as np
 
+from colortrack import errors
 from colortrack.data import video_io
 
 
-class DatasetError(ValueError):
+class DatasetError(errors.UserError):
   """A dataset folder or annotation file is not in the expected layout."""
 
 
@@ -51,9 +52,13 @@ def jhmdb_videos(root: str, split: int = 1) -> List[KeypointVideo]:
       if not os.path.isdir(frame_dir) or not os.path.exists(mat_path):
         raise DatasetError(f"{mat_path}: missing frames or joints for {action}/{video}")
       try:
-        pos_img = scipy.io.loadmat(mat_path)["pos_img"]  # [2, 15, T], MATLAB 1-based
-      except (OSError, ValueError, KeyError) as e:
-        raise DatasetError(f"{mat_path}: cannot read pos_img ({e})") from e
+        pos_img = np.asarray(scipy.io.loadmat(mat_path)["pos_img"], np.float64)
+      except Exception as e:  # pylint: disable=broad-except
+        # scipy raises many types for a damaged file (MatReadError, TypeError, ...).
+        raise DatasetError(f"{mat_path}: cannot read pos_img ({errors.first_line(e)})") from e
+      if pos_img.ndim != 3 or pos_img.shape[0] != 2 or not np.all(np.isfinite(pos_img)):
+        raise DatasetError(f"{mat_path}: pos_img must be finite [2, joints, frames], got "
+                           f"shape {list(pos_img.shape)}")  # [2, 15, T], MATLAB 1-based
       frame_paths, _ = video_io.list_frame_files(frame_dir)
       gt = np.transpose(pos_img, (2, 1, 0)).astype(np.float64) - 1.0
       count = min(len(frame_paths), len(gt))

@@ -1,5 +1,6 @@
 """Frame embedders for tracking: a SavedModel export or a training workdir."""
 
+import glob
 import json
 import os
 from typing import Optional
@@ -8,10 +9,12 @@ import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from colortrack import errors
 from colortrack import serving
+from colortrack.utils import files
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(errors.UserError):
   """--model is neither a SavedModel nor a training workdir with a checkpoint."""
 
 
@@ -19,17 +22,55 @@ class Embedder:
   """uint8 RGB frames `[T, H, W, 3]` -> float32 embeddings `[T, ceil(H/s), ceil(W/s), D]`.
 
   `config` is the training config of the model (None when unknown): its
-  `inference` section holds the model's test-time defaults.
+  `inference` section holds the model's test-time defaults. `path` and
+  `fingerprint` (a hash of the model's files) say which model made a result.
+  Non-finite embeddings (a diverged model) are an error, never silent masks.
   """
 
-  def __init__(self, embed_fn, stride: int, description: str, config=None):
+  def __init__(self, embed_fn, stride: int, description: str, config=None, path: str = "",
+               fingerprint: str = ""):
     self._embed_fn = embed_fn
     self.stride = stride
     self.description = description
     self.config = config
+    self.path = path
+    self.fingerprint = fingerprint
 
   def __call__(self, frames: np.ndarray) -> np.ndarray:
-    return self._embed_fn(tf.constant(frames, tf.uint8)).numpy()
+    embeddings = self._embed_fn(tf.constant(frames, tf.uint8)).numpy()
+    if not np.all(np.isfinite(embeddings)):
+      raise ModelLoadError(f"{self.path}: the model's embeddings hold NaN or inf (its "
+                           "training diverged?); nothing tracked with it")
+    return embeddings
+
+
+def savedmodel_fingerprint(path: str) -> str:
+  names = [os.path.join(path, "saved_model.pb"), os.path.join(path, serving.CONFIG_NAME)]
+  names += sorted(glob.glob(os.path.join(path, "variables", "*")))
+  return files.sha256_of_files([n for n in names if os.path.isfile(n)])
+
+
+def _load_savedmodel(path: str) -> Embedder:
+  try:
+    loaded = tf.saved_model.load(path)
+  except Exception as e:  # pylint: disable=broad-except
+    # TF raises many types (OSError, NotFoundError, DecodeError, ValueError) here.
+    raise ModelLoadError(f"{path}: not a readable SavedModel ({errors.first_line(e)[:160]})") from e
+  if "embed" not in loaded.signatures or not hasattr(loaded, "stride"):
+    raise ModelLoadError(f"{path}: not a colortrack SavedModel (no `embed` signature; export "
+                         "one with train.export)")
+  signature = loaded.signatures["embed"]
+  config = None
+  config_path = os.path.join(path, serving.CONFIG_NAME)
+  if os.path.exists(config_path):
+    try:
+      with open(config_path) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    except (OSError, ValueError) as e:
+      raise ModelLoadError(f"{config_path}: unreadable ({errors.first_line(e)})") from e
+  return Embedder(lambda frames: signature(frames=frames)["embeddings"],
+                  int(loaded.stride.numpy()), f"SavedModel {path}", config, path,
+                  savedmodel_fingerprint(path))
 
 
 def load(path: str, bfloat16: bool = False, features: Optional[str] = None) -> Embedder:
@@ -43,22 +84,20 @@ def load(path: str, bfloat16: bool = False, features: Optional[str] = None) -> E
   """
   if not path or not os.path.exists(path):
     raise ModelLoadError(f"{path}: model not found (a SavedModel folder or a training workdir)")
-  if os.path.exists(os.path.join(path, "saved_model.pb")):
-    loaded = tf.saved_model.load(path)
-    signature = loaded.signatures["embed"]
-    config = None
-    config_path = os.path.join(path, serving.CONFIG_NAME)
-    if os.path.exists(config_path):
-      with open(config_path) as f:
-        config = ml_collections.ConfigDict(json.load(f))
-    return Embedder(lambda frames: signature(frames=frames)["embeddings"],
-                    int(loaded.stride.numpy()), f"SavedModel {path}", config)
+  if os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb")):
+    return _load_savedmodel(path)
+  if os.path.isdir(path) and os.path.isdir(os.path.join(path, "variables")):
+    raise ModelLoadError(f"{path}: SavedModel folder without saved_model.pb")
   from colortrack.training import trainer  # pylint: disable=g-import-not-at-top
   try:
     config = trainer.load_config(path)
     model = trainer.restore_model(path, "mixed_bfloat16" if bfloat16 else None)
   except trainer.TrainingError as e:
     raise ModelLoadError(str(e)) from e
+  latest = trainer.latest_checkpoint(path)
+  fingerprint = files.sha256_of_files(
+      [os.path.join(path, trainer.CONFIG_NAME), latest + ".index"] +
+      sorted(glob.glob(latest + ".data-*")))
   module = serving.make_module(model, config, features)
   return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
-                  f"checkpoint in {path}", config)
+                  f"checkpoint in {path}", config, path, fingerprint)

@@ -4,6 +4,11 @@ Outputs in `output_dir`:
   masks/00000.png ...   palette PNGs (object ids as in the first mask)   [mask input]
   keypoints.json        per frame, per keypoint: x, y, visible           [keypoint input]
   overlay.mp4           the video with the result drawn on it
+  colortrack_track.json which run wrote them; "status" is "complete" only once all are
+                        written ("running" after a kill)
+A new run into the same folder first removes what the previous run listed
+there; a folder with such outputs but no record (not written by colortrack) is
+refused, never cleared.
 Keypoint JSON input: {"keypoints": [{"x": .., "y": ..}, ...]}, or [[x, y], ...],
 or a colortrack keypoints.json / synthetic ground truth (its first frame is used).
 Coordinates are 0-based pixels, pixel (col c, row r) centred at (c, r).
@@ -17,6 +22,7 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
+from colortrack import errors
 from colortrack.data import masks as masks_lib
 from colortrack.data import video_io
 from colortrack.utils import files
@@ -25,7 +31,7 @@ from colortrack.utils import progress as progress_lib
 _POINT_COLORS = masks_lib.davis_palette()[1:]
 
 
-class TrackInputError(ValueError):
+class TrackInputError(errors.UserError):
   """The video, mask or keypoints cannot be tracked; the message names the file."""
 
 
@@ -44,6 +50,10 @@ def read_keypoints(path: str) -> np.ndarray:
     raise TrackInputError(f"{path}: not a keypoints JSON file ({e})") from e
   if not len(points):
     raise TrackInputError(f"{path}: no keypoints")
+  bad = np.flatnonzero(~np.all(np.isfinite(points), axis=1))
+  if len(bad):
+    raise TrackInputError(f"{path}: keypoint {int(bad[0])} is not a finite number "
+                          f"({points[bad[0], 0]}, {points[bad[0], 1]})")
   return points
 
 
@@ -92,14 +102,42 @@ class _OverlayWriter:
       os.remove(self.tmp_path)
 
 
+RECORD_NAME = "colortrack_track.json"
+MASKS_DIR = "masks"
+KEYPOINTS_NAME = "keypoints.json"
+OVERLAY_NAME = "overlay.mp4"
+
+
+def _clear_previous_run(output_dir: str) -> None:
+  """Removes the outputs an earlier track run wrote; refuses unrecorded ones."""
+  record_path = os.path.join(output_dir, RECORD_NAME)
+  masks_dir = os.path.join(output_dir, MASKS_DIR)
+  ours = [os.path.join(output_dir, n) for n in (KEYPOINTS_NAME, OVERLAY_NAME)]
+  found = [p for p in ours + [masks_dir] if os.path.exists(p)]
+  if not os.path.exists(record_path):
+    if found:
+      raise TrackInputError(f"{found[0]}: exists but was not written by colortrack.track "
+                            f"(no {RECORD_NAME}); choose another --output_dir")
+    return
+  for path in ours:
+    if os.path.exists(path):
+      os.remove(path)
+  if os.path.isdir(masks_dir):
+    for name in os.listdir(masks_dir):
+      if name.endswith(".png") and name[:-4].isdigit():
+        os.remove(os.path.join(masks_dir, name))
+    if not os.listdir(masks_dir):
+      os.rmdir(masks_dir)
+  os.remove(record_path)
+
+
 def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[str] = None,
                 keypoints_path: Optional[str] = None, write_overlay: bool = True,
                 log_fn: Optional[Callable[[str], None]] = None) -> dict:
   """Tracks the first-frame annotation through the video; returns a summary dict."""
   if (mask_path is None) == (keypoints_path is None):
     raise TrackInputError("give exactly one of a first-frame mask or keypoints")
-  if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-    raise TrackInputError(f"{output_dir}: output_dir is a file, not a folder")
+  files.check_output_dir(output_dir, "--output_dir")
   try:
     source = video_io.source_from_path(video_path)
     frames = video_io.rgb_frames(source)
@@ -131,8 +169,13 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
                             f"{points[k, 1]:g}) is outside the {width}x{height} frame")
 
   total, fps = video_io.frame_count_and_fps(source)
-  os.makedirs(output_dir, exist_ok=True)
-  overlay = (_OverlayWriter(os.path.join(output_dir, "overlay.mp4"), fps, width, height)
+  files.ensure_output_dir(output_dir, "--output_dir")
+  _clear_previous_run(output_dir)
+  record = {"status": "running", "video": os.path.abspath(video_path),
+            "annotation": os.path.abspath(mask_path or keypoints_path)}
+  record_path = os.path.join(output_dir, RECORD_NAME)
+  files.write_json_atomic(record_path, record)
+  overlay = (_OverlayWriter(os.path.join(output_dir, OVERLAY_NAME), fps, width, height)
              if write_overlay else None)
   progress = progress_lib.Progress("track", total or None, unit="frames",
                                    **({"log_fn": log_fn} if log_fn else {}))
@@ -149,7 +192,7 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
     if mask_path is not None:
       summary["objects"] = [int(i) for i in object_ids]
       for index, ids in enumerate(tracker.track_masks(all_frames, first_ids)):
-        masks_lib.write_mask(os.path.join(output_dir, "masks", f"{index:05d}.png"), ids)
+        masks_lib.write_mask(os.path.join(output_dir, MASKS_DIR, f"{index:05d}.png"), ids)
         if overlay:
           overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids))
         frame_buffer.clear()
@@ -167,7 +210,7 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
         frame_buffer.clear()
         summary["frames"] += 1
         progress.update(1)
-      files.write_json_atomic(os.path.join(output_dir, "keypoints.json"),
+      files.write_json_atomic(os.path.join(output_dir, KEYPOINTS_NAME),
                               {"num_keypoints": int(len(points)), "frames": results})
       summary["keypoints"] = int(len(points))
   except BaseException:
@@ -178,5 +221,8 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
     overlay.close()
     summary["overlay"] = overlay.path
   summary["seconds"] = progress.elapsed_s
+  record.update(status="complete", frames=summary["frames"], method=tracker.name,
+                model=getattr(getattr(tracker, "embedder", None), "path", None))
+  files.write_json_atomic(record_path, record)
   progress.update(0, force=True)
   return summary

@@ -159,6 +159,16 @@ class IdentityTracker:
       yield first_points, np.ones(len(first_points), bool)
 
 
+def warp_channels(labels: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
+                  max_channels: int = 4) -> np.ndarray:
+  """cv2.remap of `[H, W, C]` labels, `max_channels` at a time: OpenCV's remap drops
+  images of many channels (every object lost at 128 and more), so any C works."""
+  warped = [cv2.remap(labels[..., start:start + max_channels], map_x, map_y,
+                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            for start in range(0, labels.shape[-1], max_channels)]
+  return np.concatenate([w[..., None] if w.ndim == 2 else w for w in warped], axis=-1)
+
+
 class FlowTracker:
   """Warps the annotation frame to frame with OpenCV Farneback dense optical flow."""
 
@@ -182,10 +192,7 @@ class FlowTracker:
       if previous is not None:
         # Backward flow: where each pixel of this frame was in the previous one.
         flow = self._flow(gray, previous)
-        labels = cv2.remap(labels, grid_x + flow[..., 0], grid_y + flow[..., 1],
-                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        if labels.ndim == 2:
-          labels = labels[..., None]
+        labels = warp_channels(labels, grid_x + flow[..., 0], grid_y + flow[..., 1])
       previous = gray
       yield labels_lib.onehot_to_ids(labels, object_ids)
 
@@ -249,8 +256,11 @@ def learned_tracker(embedder, values: dict):
       renormalize=bool(values["renormalize"]))
   if values["memory"] == "mast":
     from colortrack.inference import mast  # pylint: disable=g-import-not-at-top
-    return mast.MastTracker(embedder, config, long_term=tuple(values["long_term"]),
-                            short_term=tuple(values["short_term"]),
-                            coarse_radius=int(values["coarse_radius"]),
-                            fine_radius=int(values["fine_radius"]))
-  return PointerTracker(embedder, config)
+    tracker = mast.MastTracker(embedder, config, long_term=tuple(values["long_term"]),
+                               short_term=tuple(values["short_term"]),
+                               coarse_radius=int(values["coarse_radius"]),
+                               fine_radius=int(values["fine_radius"]))
+  else:
+    tracker = PointerTracker(embedder, config)
+  tracker.settings = dict(values)  # what a results record names
+  return tracker

@@ -8,6 +8,7 @@ checkpoint at the same step.
 
 import json
 import logging
+import math
 import os
 import time
 from typing import Dict, Optional
@@ -17,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+from colortrack import errors
 from colortrack.data import color
 from colortrack.data import pipeline
 from colortrack.modeling import colorizer
@@ -28,11 +30,12 @@ from colortrack.utils import files
 from colortrack.utils import progress as progress_lib
 
 CONFIG_NAME = "config.json"
+CODEBOOK_NAME = "codebook.json"
 CHECKPOINT_DIR = "checkpoints"
 TENSORBOARD_DIR = "tensorboard"
 
 
-class TrainingError(ValueError):
+class TrainingError(errors.UserError):
   """The run cannot start (missing data, incompatible workdir)."""
 
 
@@ -53,8 +56,66 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
   path = os.path.join(workdir, CONFIG_NAME)
   if not os.path.exists(path):
     raise TrainingError(f"{path}: no config.json; is this a colortrack training workdir?")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  try:
+    with open(path) as f:
+      payload = json.load(f)
+  except (OSError, ValueError) as e:
+    raise TrainingError(f"{path}: unreadable config.json ({errors.first_line(e)})") from e
+  if not isinstance(payload, dict) or not {"method", "model", "data"} <= set(payload):
+    raise TrainingError(f"{path}: not a colortrack training config (no method/model/data)")
+  return ml_collections.ConfigDict(payload)
+
+
+def validate_config(config: ml_collections.ConfigDict) -> None:
+  """Refuses settings that cannot train (NaN, inf, zero temperature, ...) in one line."""
+  def number(name, low, high=math.inf, low_open=True, integer=False):
+    section, key = name.split(".")
+    value = config[section][key]
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    ok = ok and (not integer or float(value).is_integer())
+    if not ok:
+      bound = f"{'>' if low_open else '>='} {low:g}" + (f" and <= {high:g}" if high < math.inf
+                                                         else "")
+      kind = "an integer" if integer else "a finite number"
+      raise TrainingError(f"config.{name}={value!r}: must be {kind} {bound}")
+
+  number("train.learning_rate", 0)
+  number("train.lr_after_drop", 0, low_open=False)
+  number("model.temperature", 0)
+  number("inference.temperature", 0)
+  number("train.batch_size", 0, integer=True)
+  number("train.num_steps", 0, low_open=False, integer=True)
+  for key in ("log_every", "image_summary_every", "checkpoint_every", "keep_checkpoints"):
+    number(f"train.{key}", 0, integer=True)
+  number("data.crop_scale_min", 0, 1)
+  number("mast.drop_prob", 0, 1, low_open=False)
+  number("mast.huber_delta", 0)
+  if config.data.image_size % config.model.output_stride or config.data.image_size <= 0:
+    raise TrainingError(f"config.data.image_size={config.data.image_size} must be a positive "
+                        f"multiple of config.model.output_stride={config.model.output_stride}")
+
+
+def check_codebook(workdir: str, sha: str, centroids: np.ndarray) -> None:
+  """Records the data's codebook in the workdir; a resumed run on another one is refused."""
+  path = os.path.join(workdir, CODEBOOK_NAME)
+  if os.path.exists(path):
+    saved = files.read_json(path)
+    if saved.get("sha") != sha:
+      raise TrainingError(f"{path}: this workdir was trained on clips of codebook "
+                          f"{saved.get('sha')}, the data given is of codebook {sha}; "
+                          "use the same clips or a new --workdir")
+    return
+  files.write_json_atomic(path, {"sha": sha, "centroids": centroids.tolist()})
+
+
+def all_finite(variables) -> bool:
+  """True when every floating-point value of `variables` is finite."""
+  for variable in variables:
+    values = np.asarray(variable.numpy() if hasattr(variable, "numpy") else variable)
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+      return False
+  return True
 
 
 def build_model_from_config(config: ml_collections.ConfigDict) -> colorizer.Colorizer:
@@ -264,13 +325,15 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   if not config.data.train_pattern:
     raise TrainingError("config.data.train_pattern is required "
                         "(--config.data.train_pattern='DIR/*.tfrecord')")
-  if config.data.image_size % config.model.output_stride:
-    raise TrainingError(f"config.data.image_size={config.data.image_size} must be a multiple "
-                        f"of config.model.output_stride={config.model.output_stride}")
+  validate_config(config)
+  # Before any TF op runs: logical CPU devices can only be set up before TF initialises.
   strategy = distribute.get_strategy(config.runtime.virtual_cpu_devices)
-  os.makedirs(workdir, exist_ok=True)
-  save_or_check_config(config, workdir)
+  data_files = pipeline.match_files(config.data.train_pattern)
+  pipeline.check_shard_sizes(data_files)
   centroids, codebook_sha = pipeline.read_codebook(config.data.train_pattern)
+  files.ensure_output_dir(workdir, "workdir")
+  save_or_check_config(config, workdir)
+  check_codebook(workdir, codebook_sha, centroids)
   num_clusters = len(centroids)
   global_batch = config.train.batch_size
   logging.info("training %s on %s (codebook %s, %d clusters), %d replica(s), global batch %d",
@@ -313,6 +376,10 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
                                        max_to_keep=config.train.keep_checkpoints)
   if manager.latest_checkpoint:
     checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    if not all_finite(model.weights):
+      raise TrainingError(f"{manager.latest_checkpoint}: checkpoint holds NaN or inf weights "
+                          "(written by an older colortrack?); remove it to resume from an "
+                          "earlier one")
     logging.info("resumed from %s at step %d", manager.latest_checkpoint,
                  int(optimizer.iterations.numpy()))
   elif config.train.init_workdir:
@@ -328,11 +395,21 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   sums = {}
   last = {}
   while step < num_steps:
-    metrics = train_step(iterator)
+    try:
+      metrics = train_step(iterator)
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
+      bad = pipeline.find_unreadable_shard(data_files)
+      where = f"{bad}: unreadable record" if bad else "reading the clips failed"
+      raise TrainingError(f"{where} at step {step + 1} ({errors.first_line(e)[:120]}); the "
+                          f"last checkpoint is {manager.latest_checkpoint or 'none'}") from e
     step += 1
     window_steps += 1
     for key, value in metrics.items():
       sums[key] = sums.get(key, 0.0) + float(value)
+    if not math.isfinite(sums["loss"]):
+      raise TrainingError(
+          f"step {step}: loss is {float(metrics['loss'])}; training stopped, nothing saved "
+          f"after {manager.latest_checkpoint or 'the start'} (lower train.learning_rate?)")
     if step % config.train.log_every == 0 or step == num_steps:
       seconds = time.monotonic() - window_start
       clips_per_s = window_steps * global_batch / max(seconds, 1e-9)
@@ -354,6 +431,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
         for name, images in visualizer.images(model).items():
           tf.summary.image(name, images, max_outputs=len(images))
     if step % config.train.checkpoint_every == 0 or step == num_steps:
+      if not all_finite(model.weights):
+        raise TrainingError(f"step {step}: model weights hold NaN or inf; training stopped, "
+                            f"nothing saved after {manager.latest_checkpoint or 'the start'}")
       manager.save(checkpoint_number=step)
   writer.flush()
   logging.info("done: step %d in %s; checkpoints in %s, TensorBoard logdir %s", step,

@@ -1,0 +1,55 @@
+"""Running a colortrack binary: one line for a user's error, a traceback only for bugs.
+
+    from colortrack.cli import app as cli_app
+    ...
+    if __name__ == "__main__":
+      cli_app.run(main)
+
+`run` parses the flags (a misspelt `--config.x` or a bad flag value is one line),
+then calls `main`; an `errors.UserError` raised anywhere below (bad file, bad
+setting, unwritable output) is logged as its one-line message with exit status 1.
+"""
+
+import sys
+from typing import Callable, List
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from colortrack import errors
+
+
+def _flag_error(message: str) -> None:
+  sys.stderr.write(f"error: {message}\n"
+                   f"Pass --helpshort or --helpfull to see help on flags.\n")
+  sys.exit(1)
+
+
+def parse_flags(argv: List[str]) -> List[str]:
+  """absl's flag parsing with config-override errors reduced to one line."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    _flag_error(errors.first_line(e))
+  except (KeyError, AttributeError, TypeError, ValueError) as e:
+    # ml_collections' config overrides: "'trian'\nDid you mean "train" instead of "trian"?"
+    text = " ".join(str(e.args[0] if e.args else e).strip("'\"").split())
+    text = text.replace("\\'", "'").replace("\\n", " ").strip("'\" ")
+    flag = next((a.split("=")[0] for a in argv[1:] if a.startswith("--config.")
+                 and text.split()[0].strip("'") in a), "a --config override")
+    _flag_error(f"{flag}: no such config field or bad value ({text})")
+  return argv
+
+
+def run(main: Callable[[List[str]], None]) -> None:
+  """`absl.app.run(main)`, printing a UserError as one line with exit status 1."""
+
+  def guarded(argv):
+    try:
+      return main(argv)
+    except errors.UserError as e:
+      logging.error("%s", errors.first_line(e))
+      sys.exit(1)
+
+  app.run(guarded, flags_parser=parse_flags)

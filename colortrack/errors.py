@@ -1,0 +1,21 @@
+"""The one base class of errors caused by what a user gave (files, folders, settings).
+
+Every library error that a user can fix subclasses `UserError`, and its message
+names the file or setting and the problem in one line. Binaries print such an
+error as that one line and exit with status 1; anything else is a bug and keeps
+its traceback.
+"""
+
+
+class UserError(ValueError):
+  """Bad input or setting; `str(error)` is the one line to show."""
+
+
+class OutputError(UserError):
+  """An output path cannot be written (a file where a folder is needed, read-only, ...)."""
+
+
+def first_line(error: BaseException) -> str:
+  """A library exception's message reduced to one line (for wrapping foreign errors)."""
+  text = str(error).strip() or type(error).__name__
+  return text.splitlines()[0]
