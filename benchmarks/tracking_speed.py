@@ -34,6 +34,7 @@ from colortrack.data import masks as masks_lib
 from colortrack.data import synthetic
 from colortrack.inference import embedder as embedder_lib
 from colortrack.inference import trackers
+from colortrack.methods import registry
 from colortrack.modeling import colorizer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Preset in colortrack/configs/.")
@@ -63,7 +64,7 @@ def main(argv):
   del argv
   config = _CONFIG.value
   keras.mixed_precision.set_global_policy("mixed_bfloat16" if _BFLOAT16.value else "float32")
-  model = colorizer.build_colorizer(config.model, 1, 64, colorizer.input_channels(config))
+  model = colorizer.build_colorizer(config.model, 1, 64, registry.get(config).input_channels)
   keras.mixed_precision.set_global_policy("float32")
   module = serving.make_module(model, config, _FEATURES.value)
   embedder = embedder_lib.Embedder(lambda f: module.embed(f)["embeddings"],

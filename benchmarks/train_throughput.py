@@ -20,6 +20,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from colortrack.data import pipeline
+from colortrack.methods import registry
 from colortrack.training import distribute
 from colortrack.training import trainer
 
@@ -34,6 +35,7 @@ def main(argv):
   config = _CONFIG.value
   strategy = distribute.get_strategy(config.runtime.virtual_cpu_devices)
   centroids, _ = pipeline.read_codebook(config.data.train_pattern)
+  method = registry.get(config, centroids)
   with strategy.scope():
     model = trainer.build_model_from_config(config)
     optimizer = keras.optimizers.Adam(config.train.learning_rate)
@@ -41,9 +43,10 @@ def main(argv):
   iterator = iter(strategy.distribute_datasets_from_function(
       lambda context: pipeline.make_dataset(
           config.data.train_pattern, batch_size=config.train.batch_size,
-          keys=trainer.input_keys(config), clip_len=config.data.clip_len, image_size=config.data.image_size,
+          keys=method.input_keys, clip_len=config.data.clip_len,
+          image_size=config.data.image_size,
           input_context=context, shuffle_buffer=config.data.shuffle_buffer, seed=0)))
-  train_step = trainer.make_train_step(model, optimizer, strategy, config, len(centroids))
+  train_step = trainer.make_train_step(model, optimizer, strategy, config, method)
   for _ in range(_WARMUP.value):
     train_step(iterator)["loss"].numpy()
   start = time.monotonic()

@@ -5,9 +5,9 @@ Signatures:
       -> embeddings float32 [T, ceil(H/s), ceil(W/s), D], s = output stride:
          the features the config's `inference.features` names (the head's
          embedding, or the L2-normalized last ResNet stage).
-         The model's input is computed inside (gray Lab L for the colorization
-         method, the configured colour space for MAST; in-graph via
-         tensorflow-io's rgb_to_lab); frames are padded at the bottom/right by
+         The model's input is computed inside by the method
+         (`Method.serving_input`: gray Lab L for the colorization method, the
+         configured colour space for MAST; in-graph); frames are padded at the bottom/right by
          edge replication to a multiple of s, so cell (i, j) covers pixels
          [i*s, (i+1)*s) x [j*s, (j+1)*s).
   propagate(target_embeddings [h, w, D], reference_embeddings [R, h, w, D],
@@ -28,10 +28,10 @@ import numpy as np
 import tensorflow as tf
 
 from colortrack import errors
-from colortrack.data import color
 from colortrack.inference import propagation
+from colortrack.methods import base
+from colortrack.methods import registry
 from colortrack.modeling import colorizer as colorizer_lib
-from colortrack.modeling import mast
 from colortrack.utils import files
 
 CONFIG_NAME = "colortrack_config.json"
@@ -41,18 +41,19 @@ FEATURES = ("embedding", "encoder")
 class TrackerModule(tf.Module):
   """tf.Module wrapping a Colorizer with the serving signatures."""
 
-  def __init__(self, model: colorizer_lib.Colorizer, color_space: str = "gray",
+  def __init__(self, model: colorizer_lib.Colorizer, method: base.Method,
                chunk_size: int = 4096, features: str = "embedding"):
-    """`color_space`: "gray" (colorization method) or MAST's "lab" / "rgb" / "hsv".
+    """`method` says what the network sees (`Method.serving_input`).
 
     `features`: what `embed` returns, "embedding" (the head's output, what the
     pointer was trained on) or "encoder" (the L2-normalized last ResNet stage).
     """
     super().__init__(name="colortrack")
     if features not in FEATURES:
-      raise ValueError(f"unknown features {features!r}; choose from {FEATURES}")
+      raise errors.UserError(f"unknown features {features!r}; choose from {FEATURES}")
     self.model = model
-    self.color_space = color_space
+    self.method = method
+    self.color_space = method.color_space  # "gray", or MAST's "lab" / "rgb" / "hsv"
     self.features = features
     # Saved with the model so a loaded SavedModel knows its pixel <-> grid mapping.
     self.stride = tf.Variable(model.output_stride, trainable=False, name="stride")
@@ -60,11 +61,7 @@ class TrackerModule(tf.Module):
 
   def model_input(self, frames):
     """uint8 RGB `[T, H, W, 3]` -> padded model input `[T, H', W', C]` in [-1, 1]."""
-    rgb = tf.cast(frames, tf.float32) / 255.0
-    if self.color_space == "gray":
-      x = colorizer_lib.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])
-    else:
-      x = mast.to_color_space(rgb, self.color_space)
+    x = self.method.serving_input(tf.cast(frames, tf.float32) / 255.0)
     height, width = tf.shape(frames)[1], tf.shape(frames)[2]
     stride = self.model.output_stride
     pad_h = (-height) % stride
@@ -102,14 +99,10 @@ class TrackerModule(tf.Module):
     return {"labels": tf.reshape(labels, [height, width, num_labels])}
 
 
-def color_space(config) -> str:
-  """The model input a training config asks for."""
-  return config.mast.color_space if config.method == "mast" else "gray"
-
-
 def tracking_features(config) -> str:
   """The features a training config tracks with (older configs lack the key: the head's)."""
-  return config.inference.get("features", "embedding")
+  inference = config.get("inference") or {}
+  return inference.get("features", "embedding")
 
 
 def with_inference_defaults(config, assignments: Sequence[str]):
@@ -143,10 +136,15 @@ def with_inference_defaults(config, assignments: Sequence[str]):
 
 def make_module(model: colorizer_lib.Colorizer, config=None,
                 features: Optional[str] = None) -> TrackerModule:
-  """A TrackerModule with the input and (unless `features` is given) features of `config`."""
+  """A TrackerModule with the method and (unless `features` is given) features of `config`.
+
+  Without a config: the colorization method's gray input and the head's embedding.
+  """
   if config is None:
-    return TrackerModule(model, "gray", features=features or "embedding")
-  return TrackerModule(model, color_space(config), features=features or tracking_features(config))
+    config = ml_collections.ConfigDict({"method": "vondrick",
+                                        "model": {"output_stride": model.output_stride}})
+  return TrackerModule(model, registry.get(config),
+                       features=features or tracking_features(config))
 
 
 class ExportError(errors.UserError):

@@ -14,9 +14,12 @@ size of the frames. --keypoints: JSON {"keypoints": [{"x": .., "y": ..}]} in
 from absl import flags
 from absl import logging
 
-from colortrack.cli import tracking_flags
 from colortrack.cli import app as cli_app
+from colortrack.cli import tracking_flags
 from colortrack.inference import track_video
+
+# The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
+flags.adopt_module_key_flags(tracking_flags)
 
 _VIDEO = flags.DEFINE_string("video", None, "Video file (mp4, avi, ...) or folder of frames.")
 _MASK = flags.DEFINE_string("mask", None, "First-frame mask PNG.")

@@ -17,6 +17,9 @@ from colortrack.cli import tracking_flags
 from colortrack.evaluation import colorize
 from colortrack.inference import embedder
 
+# The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
+flags.adopt_module_key_flags(tracking_flags)
+
 _VIDEO = flags.DEFINE_string("video", None, "Video file or folder of frames.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for images, video and scores.")
 _IMAGE_EVERY = flags.DEFINE_integer("image_every", 10, "Write every n-th panel as PNG.")

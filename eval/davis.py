@@ -15,10 +15,13 @@ import os
 from absl import flags
 from absl import logging
 
-from colortrack.cli import tracking_flags as flags_common
 from colortrack.cli import app as cli_app
+from colortrack.cli import tracking_flags as flags_common
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
+
+# The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
+flags.adopt_module_key_flags(flags_common)
 
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS-2016 or DAVIS-2017 folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and scores go.")

@@ -19,6 +19,9 @@ from colortrack.evaluation import analysis
 from colortrack.inference import embedder
 from colortrack.utils import files
 
+# The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
+flags.adopt_module_key_flags(tracking_flags)
+
 _IMAGE = flags.DEFINE_string("image", None, "A frame (jpg/png).")
 _OUTPUT = flags.DEFINE_string("output", None, "PNG to write.")
 flags.mark_flags_as_required(["image", "output"])

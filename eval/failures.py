@@ -16,8 +16,8 @@ import numpy as np
 from absl import flags
 from absl import logging
 
-from colortrack.cli import tracking_flags
 from colortrack.cli import app as cli_app
+from colortrack.cli import tracking_flags
 from colortrack.data import video_io
 from colortrack.evaluation import analysis
 from colortrack.evaluation import colorize
@@ -26,6 +26,9 @@ from colortrack.evaluation import results_record
 from colortrack.inference import embedder
 from colortrack.utils import files
 from colortrack.utils import progress as progress_lib
+
+# The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
+flags.adopt_module_key_flags(tracking_flags)
 
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "eval.davis predictions of the model.")

@@ -18,11 +18,14 @@ import os
 from absl import flags
 from absl import logging
 
-from colortrack.cli import tracking_flags as flags_common
 from colortrack.cli import app as cli_app
+from colortrack.cli import tracking_flags as flags_common
 from colortrack.evaluation import keypoint_datasets
 from colortrack.evaluation import keypoint_eval
 from colortrack.evaluation import results_record
+
+# The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
+flags.adopt_module_key_flags(flags_common)
 
 _ROOT = flags.DEFINE_string("jhmdb_root", None, "JHMDB folder, or a BADJA folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and pck.csv go.")

@@ -12,7 +12,7 @@ from colortrack.configs import mast_multi
 from colortrack.configs import mast_pair
 from colortrack.inference import mast as mast_inference
 from colortrack.inference import trackers
-from colortrack.modeling import mast
+from colortrack.methods import mast
 from colortrack.modeling import resnet
 from colortrack.training import trainer
 from tests import test_inference
@@ -52,6 +52,28 @@ class ObjectiveTest(tf.test.TestCase, parameterized.TestCase):
     again = mast.channel_dropout(clips, seeds, drop_prob=0.5, channels=(1, 2)).numpy()
     self.assertAllEqual(out, again)  # stateless: same seeds, same drops
     self.assertAllEqual(mast.channel_dropout(clips, seeds, drop_prob=0.0), clips)
+
+  def test_loss_reconstructs_only_the_dropped_channel(self):
+    seeds = tf.constant([[1, 2], [3, 4], [5, 6], [7, 8]], tf.int64)
+    masks = mast.dropout_masks(seeds, 3, drop_prob=1.0, channels=(1, 2))
+    weights = mast.target_weights(masks).numpy()
+    # p = 1 over channels a, b: exactly one of them per clip, never L; the loss
+    # weighs exactly the channel the input lacks.
+    self.assertAllEqual(weights.sum(-1), [1, 1, 1, 1])
+    self.assertAllEqual(weights[:, 0], [0, 0, 0, 0])
+    self.assertAllEqual(weights, (masks.numpy() == 0).astype(np.float32))
+    target = tf.zeros([4, 2, 2, 3])
+    # Errors on the channels the network sees cost nothing...
+    visible_error = (1.0 - weights)[:, None, None, :] * 0.7
+    out = mast.reconstruction_loss(target + visible_error, target, weights=weights, scale=20.0)
+    self.assertAllClose(out["loss"], [0.0] * 4)
+    # ...an error of 0.1 on the dropped one is Huber(20 x 0.1 = 2) = 2 - 1/2 = 1.5.
+    dropped_error = weights[:, None, None, :] * 0.1
+    out = mast.reconstruction_loss(target + dropped_error, target, weights=weights, scale=20.0)
+    self.assertAllClose(out["loss"], [1.5] * 4)
+    self.assertAllClose(out["abs_error"], [0.1] * 4)
+    # Nothing dropped (p = 0): every channel counts, as before the fix.
+    self.assertAllEqual(mast.target_weights(mast.dropout_masks(seeds, 3, 0.0)), np.ones((4, 3)))
 
   @parameterized.parameters(4, 8)
   def test_aligned_targets_hit_the_strided_convolution_centres(self, stride):

@@ -41,10 +41,14 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.mast = ml_collections.ConfigDict()
   config.mast.color_space = "lab"  # lab | rgb | hsv (the paper's ablation)
   config.mast.objective = "regression"  # regression (Huber) | classification (codes, Lab only)
-  config.mast.drop_prob = 0.5  # channel dropout: the information bottleneck
-  config.mast.drop_channels = (0, 1, 2)
+  # Channel dropout, the information bottleneck: as the reference implementation
+  # (zlai0/MAST), one of a, b (never L) is dropped from every clip, and the loss
+  # reconstructs that channel only (methods/mast.py says why).
+  config.mast.drop_prob = 1.0
+  config.mast.drop_channels = (1, 2)
   config.mast.align = True  # targets at the strided convolutions' centres (Fig. 6)
   config.mast.huber_delta = 1.0
+  config.mast.value_scale = 20.0  # the reference's smooth L1 of 20 x the [-1, 1] values
 
   # Test-time defaults, stored with the model; eval/track flags override them.
   config.inference = ml_collections.ConfigDict()

@@ -31,6 +31,9 @@ def get_config(arg: str = ""):
   config.train.lr_drop_step = 1_000_000  # constant in pre-training
   config.train.num_steps = 100_000
   config.inference.memory = "mast"
+  # Raw dot products scaled by 1 / sqrt(embed_dim), as the reimplementation that made
+  # MAST train on current PyTorch does (the `cpu` variant uses cosine at T 0.05 instead).
+  config.model.temperature = config.inference.temperature = 8.0
   mast_variants.apply(config, arg)
   if "cpu" in (arg or ""):
     config.train.num_steps = 4000  # about 73 minutes at ~1.1 s/step here

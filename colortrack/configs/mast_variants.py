@@ -24,6 +24,7 @@ def apply(config: ml_collections.ConfigDict, arg: str) -> ml_collections.ConfigD
       base.use_tiny_sizes(config)
     elif variant in ("rgb", "hsv"):
       config.mast.color_space = variant
+      config.mast.drop_channels = (0, 1, 2)  # no lightness channel to keep
     elif variant == "classify":
       config.mast.objective = "classification"
     elif variant == "noalign":

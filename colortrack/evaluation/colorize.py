@@ -24,8 +24,8 @@ def make_colorizer(embedder, overrides=None) -> trackers.PointerTracker:
   colours do not drift through predictions; other settings as `trackers.settings`."""
   values = trackers.settings(embedder.config, overrides)
   return trackers.PointerTracker(embedder, trackers.PropagationConfig(
-      window=0, use_first=True, temperature=values["temperature"], top_k=values["top_k"],
-      radius=values["radius"], scale=values["scale"]))
+      window=0, use_first=True, temperature=values.temperature, top_k=values.top_k,
+      radius=values.radius, scale=values.scale))
 
 
 def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:

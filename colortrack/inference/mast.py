@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from colortrack.inference import labels as labels_lib
 from colortrack.inference import propagation
-from colortrack.inference import trackers
+from colortrack.inference import pointer
 
 
 def memory_schedule(t: int, long_term: Sequence[int] = (0, 5),
@@ -130,12 +130,12 @@ def roi_attend(query, keys, values, dilations: Sequence[int], temperature: float
   return tf.einsum("hws,hwsc->hwc", weights, tf.concat(all_values, axis=2))
 
 
-class MastTracker(trackers.PointerTracker):
+class MastTracker(pointer.PointerTracker):
   """PointerTracker whose references are MAST's memory, searched by `roi_attend`."""
 
   name = "model"
 
-  def __init__(self, embedder, config: trackers.PropagationConfig = trackers.PropagationConfig(),
+  def __init__(self, embedder, config: pointer.PropagationConfig = pointer.PropagationConfig(),
                long_term: Sequence[int] = (0, 5), short_term: Sequence[int] = (5, 3, 1),
                coarse_radius: int = 8, fine_radius: int = 3):
     super().__init__(embedder, config)
@@ -153,7 +153,7 @@ class MastTracker(trackers.PointerTracker):
     memory: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     keep_recent = max(self.short_term, default=0)
     for t, frame in enumerate(frames):
-      frame = trackers.resize(frame, *trackers.scaled_size(*frame.shape[:2], config.scale))
+      frame = pointer.resize(frame, *pointer.scaled_size(*frame.shape[:2], config.scale))
       embedding = self.embedder(frame[None])[0]
       if t == 0:
         labels = first_labels_fn(*embedding.shape[:2])

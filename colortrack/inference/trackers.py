@@ -1,231 +1,91 @@
-"""Trackers: the learned pointer, and the paper's baselines (identity, optical flow).
+"""Picks a tracker from test-time settings: the learned pointer (window or MAST memory) or a baseline.
 
-All take a stream of uint8 RGB frames `[H, W, 3]` and the first frame's
-annotation, and yield one result per frame (the first frame included), so long
-videos are never held in memory:
+Trackers (`pointer.PointerTracker`, `mast.MastTracker`, `baselines.*`) all take
+a stream of uint8 RGB frames `[H, W, 3]` and the first frame's annotation, and
+yield one result per frame (the first frame included):
   track_masks(frames, first_ids)      -> ids `[H, W]` uint8 per frame
   track_points(frames, first_points)  -> (points `[K, 2]` x, y pixels, visible `[K]`)
 Points are 0-based pixels, pixel (col c, row r) centred at (c, r).
+
+Imports run one way: this factory imports the trackers, never the reverse.
 """
 
-import collections
 import dataclasses
-from typing import Iterable, Iterator, Optional, Tuple
+from typing import Optional, Tuple
 
-import cv2
-import numpy as np
+from colortrack import errors
+from colortrack.inference import baselines
+from colortrack.inference import mast
+from colortrack.inference import pointer
 
-from colortrack.inference import grid as grid_lib
-from colortrack.inference import labels as labels_lib
+# The trackers' names, for callers of this module.
+PropagationConfig = pointer.PropagationConfig
+PointerTracker = pointer.PointerTracker
+MastTracker = mast.MastTracker
+IdentityTracker = baselines.IdentityTracker
+FlowTracker = baselines.FlowTracker
+Points = pointer.Points
+resize = pointer.resize
+scaled_size = pointer.scaled_size
 
-Points = Tuple[np.ndarray, np.ndarray]
-
-
-@dataclasses.dataclass
-class PropagationConfig:
-  """Test-time settings of the pointer (paper sec. 3.3 and its ablations)."""
-  window: int = 3  # previous frames used as references (recursive)
-  use_first: bool = True  # also point into the annotated first frame
-  temperature: float = 0.5
-  top_k: int = 0  # 0: softmax over all reference cells
-  radius: int = 0  # grid cells; 0: global
-  hard: bool = False  # one-hot labels enter the memory (MAST)
-  renormalize: bool = False  # masks: rescale each object's channel to [0, 1] per frame
-  scale: float = 1.0  # frames are resized by this before embedding
-  chunk_size: int = 4096
+METHODS = ("model", "identity", "flow")
 
 
-def scaled_size(height: int, width: int, scale: float):
-  return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
+@dataclasses.dataclass(frozen=True)
+class TrackingSettings:
+  """Test-time settings of the learned tracker (see `settings` for where they come from).
+
+  memory: "window" (the first frame + the previous `window` frames, the paper)
+  or "mast" (long-term frames `long_term`, short-term offsets `short_term`,
+  two-step ROI attention with `coarse_radius` / `fine_radius` grid cells).
+  temperature: the pointer's softmax temperature; top_k (0: all) and radius
+  (grid cells; 0: global) restrict each location's candidates; hard: one-hot
+  labels enter the memory; renormalize: masks rescaled to [0, 1] per object
+  and frame; features: "embedding" or "encoder" (training workdirs); scale:
+  frames resized by this before embedding.
+  """
+  memory: str
+  window: int
+  use_first: bool
+  temperature: float
+  top_k: int
+  radius: int
+  hard: bool
+  renormalize: bool
+  features: str
+  scale: float
+  long_term: Tuple[int, ...]
+  short_term: Tuple[int, ...]
+  coarse_radius: int
+  fine_radius: int
+
+  def propagation(self) -> pointer.PropagationConfig:
+    return pointer.PropagationConfig(
+        window=self.window, use_first=self.use_first, temperature=self.temperature,
+        top_k=self.top_k, radius=self.radius, hard=self.hard, scale=self.scale,
+        renormalize=self.renormalize)
+
+  def as_dict(self) -> dict:
+    return dataclasses.asdict(self)
 
 
-def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
-  if image.shape[:2] == (height, width):
-    return image
-  shrink = height < image.shape[0]
-  out = cv2.resize(image, (width, height),
-                   interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-  return out[..., None] if out.ndim == 2 and image.ndim == 3 else out
-
-
-class PointerTracker:
-  """Copies labels with the learned embedding, from a window of previous frames."""
-
-  name = "model"
-
-  def __init__(self, embedder, config: PropagationConfig = PropagationConfig()):
-    import tensorflow as tf  # pylint: disable=g-import-not-at-top
-    from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
-    if config.window < 1 and not config.use_first:
-      raise ValueError("no reference frames: use a window >= 1 or the first frame")
-    self.embedder = embedder
-    self.config = config
-    self.stride = embedder.stride
-    # Compiled once per grid size; the Python tiling loop disappears into a graph.
-    self._local = tf.function(propagation.propagate_local)
-    self._global = propagation.propagate
-
-  def _copy(self, embedding: np.ndarray, memory) -> np.ndarray:
-    config = self.config
-    h, w, dim = embedding.shape
-    if config.radius > 0:
-      return self._local(embedding, np.stack([m[0] for m in memory]),
-                         np.stack([m[1] for m in memory]), config.temperature,
-                         int(config.radius), config.top_k).numpy()
-    references = np.concatenate([m[0].reshape(-1, dim) for m in memory])
-    reference_labels = np.concatenate([m[1].reshape(h * w, -1) for m in memory])
-    labels = self._global(embedding.reshape(-1, dim), references, reference_labels,
-                          config.temperature, chunk_size=config.chunk_size,
-                          top_k=config.top_k)
-    return labels.numpy().reshape(h, w, -1)
-
-  def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
-                     renormalize: bool = False) -> Iterator[np.ndarray]:
-    """Yields grid labels `[h, w, C]` per frame; `first_labels_fn(h, w)` makes frame 0's.
-
-    Frames are resized by `config.scale` first. Each frame is embedded once;
-    memory holds the first frame and the last `window` frames (embeddings and
-    labels), whatever the video length. `renormalize` (masks only): copied
-    labels go through `labels.renormalize` before they are stored and yielded.
-    """
-    config = self.config
-    recent = collections.deque(maxlen=config.window)
-    first = None
-    for frame in frames:
-      frame = resize(frame, *scaled_size(*frame.shape[:2], config.scale))
-      embedding = self.embedder(frame[None])[0]  # [h, w, D]
-      if first is None:
-        labels = first_labels_fn(*embedding.shape[:2])
-        first = (embedding, labels)
-        recent.append(first)
-        yield labels
-        continue
-      memory = list(recent)
-      if config.use_first and not any(m is first for m in memory):
-        memory = [first] + memory
-      labels = self._copy(embedding, memory)
-      if renormalize:
-        labels = labels_lib.renormalize(labels)
-      recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
-      yield labels
-
-  def track_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
-    object_ids = labels_lib.first_mask_objects(first_ids)
-    height, width = first_ids.shape
-    scaled = scaled_size(height, width, self.config.scale)
-    first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
-    stream = self.propagate_grid(
-        frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride),
-        renormalize=self.config.renormalize)
-    for index, grid_labels in enumerate(stream):
-      if index == 0:
-        yield first_ids
-        continue
-      soft = grid_lib.grid_to_pixels(grid_labels, self.stride, *scaled)
-      yield labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
-
-  def track_points(self, frames: Iterable[np.ndarray], first_points: np.ndarray) -> Iterator[Points]:
-    first_points = np.asarray(first_points, np.float32)
-    scale = self.config.scale
-    # Pixel centres map as (x + 0.5) * scale - 0.5.
-    scaled_points = (first_points + 0.5) * scale - 0.5
-    peaks = {}
-
-    def first_labels(h, w):
-      heat = labels_lib.keypoint_heatmaps(scaled_points, h, w, self.stride)
-      peaks["value"] = heat[..., 1:].reshape(-1, len(first_points)).max(axis=0)
-      return heat
-
-    for index, grid_labels in enumerate(self.propagate_grid(frames, first_labels)):
-      if index == 0:
-        yield first_points, np.ones(len(first_points), bool)
-        continue
-      points, visible = labels_lib.decode_keypoints(grid_labels, self.stride, peaks["value"])
-      yield (points + 0.5) / scale - 0.5, visible
-
-
-class IdentityTracker:
-  """Repeats the first frame's annotation (the paper's "Identity" baseline)."""
-
-  name = "identity"
-
-  def track_masks(self, frames, first_ids):
-    for _ in frames:
-      yield first_ids
-
-  def track_points(self, frames, first_points):
-    first_points = np.asarray(first_points, np.float32)
-    for _ in frames:
-      yield first_points, np.ones(len(first_points), bool)
-
-
-def warp_channels(labels: np.ndarray, map_x: np.ndarray, map_y: np.ndarray,
-                  max_channels: int = 4) -> np.ndarray:
-  """cv2.remap of `[H, W, C]` labels, `max_channels` at a time: OpenCV's remap drops
-  images of many channels (every object lost at 128 and more), so any C works."""
-  warped = [cv2.remap(labels[..., start:start + max_channels], map_x, map_y,
-                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            for start in range(0, labels.shape[-1], max_channels)]
-  return np.concatenate([w[..., None] if w.ndim == 2 else w for w in warped], axis=-1)
-
-
-class FlowTracker:
-  """Warps the annotation frame to frame with OpenCV Farneback dense optical flow."""
-
-  name = "flow"
-  # OpenCV's documented example settings.
-  FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5,
-                   poly_sigma=1.2, flags=0)
-
-  def _flow(self, source_gray, target_gray):
-    return cv2.calcOpticalFlowFarneback(source_gray, target_gray, None, **self.FARNEBACK)
-
-  def track_masks(self, frames, first_ids):
-    object_ids = labels_lib.first_mask_objects(first_ids)
-    labels = labels_lib.ids_to_onehot(first_ids, object_ids)
-    height, width = first_ids.shape
-    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
-                                 np.arange(height, dtype=np.float32))
-    previous = None
-    for frame in frames:
-      gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-      if previous is not None:
-        # Backward flow: where each pixel of this frame was in the previous one.
-        flow = self._flow(gray, previous)
-        labels = warp_channels(labels, grid_x + flow[..., 0], grid_y + flow[..., 1])
-      previous = gray
-      yield labels_lib.onehot_to_ids(labels, object_ids)
-
-  def track_points(self, frames, first_points):
-    points = np.asarray(first_points, np.float32).copy()
-    visible = np.ones(len(points), bool)
-    previous = None
-    for frame in frames:
-      gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-      height, width = gray.shape
-      if previous is not None:
-        flow = self._flow(previous, gray)
-        for k, (x, y) in enumerate(points):
-          if visible[k]:
-            col = int(np.clip(round(x), 0, width - 1))
-            row = int(np.clip(round(y), 0, height - 1))
-            points[k] += flow[row, col]
-        visible &= (points[:, 0] > -0.5) & (points[:, 0] < width - 0.5) & \
-                   (points[:, 1] > -0.5) & (points[:, 1] < height - 0.5)
-      previous = gray
-      yield points.copy(), visible.copy()
-
-
-def settings(model_config=None, overrides: Optional[dict] = None) -> dict:
-  """Test-time settings: `overrides`, else the model's config.inference, else defaults."""
+def settings(model_config=None, overrides: Optional[dict] = None) -> TrackingSettings:
+  """`overrides` (e.g. flags), else the model's `config.inference`, else the base config's."""
   from colortrack.configs import base  # pylint: disable=g-import-not-at-top
   values = dict(base.get_base_config().inference)
-  values["use_first"] = True
-  values["scale"] = 1.0
+  values.update(use_first=True, scale=1.0)
   if model_config is not None and "inference" in model_config:
     values.update(dict(model_config.inference))
   values.update(overrides or {})
-  return values
+  unknown = set(values) - {f.name for f in dataclasses.fields(TrackingSettings)}
+  if unknown:
+    raise errors.UserError(f"unknown test-time setting(s) {sorted(unknown)}")
+  kinds = {f.name: f.type for f in dataclasses.fields(TrackingSettings)}
+  out = {}
+  for key, value in values.items():
+    kind = kinds[key]
+    out[key] = tuple(int(v) for v in value) if kind == Tuple[int, ...] else kind(value)
+  return TrackingSettings(**out)
 
 
 def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = None,
@@ -236,31 +96,27 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
   `settings(model's config, overrides)`.
   """
   if method == "identity":
-    return IdentityTracker()
+    return baselines.IdentityTracker()
   if method == "flow":
-    return FlowTracker()
+    return baselines.FlowTracker()
   if method != "model":
-    raise ValueError(f"unknown method {method!r}: use model, identity or flow")
+    raise errors.UserError(f"unknown method {method!r}: use one of {METHODS}")
   from colortrack.inference import embedder as embedder_lib  # pylint: disable=g-import-not-at-top
   embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
                                features=(overrides or {}).get("features"))
   return learned_tracker(embedder, settings(embedder.config, overrides))
 
 
-def learned_tracker(embedder, values: dict):
-  """The pointer with test-time `values` (from `settings`): window or MAST memory."""
-  config = PropagationConfig(
-      window=int(values["window"]), use_first=bool(values["use_first"]),
-      temperature=float(values["temperature"]), top_k=int(values["top_k"]),
-      radius=int(values["radius"]), hard=bool(values["hard"]), scale=float(values["scale"]),
-      renormalize=bool(values["renormalize"]))
-  if values["memory"] == "mast":
-    from colortrack.inference import mast  # pylint: disable=g-import-not-at-top
-    tracker = mast.MastTracker(embedder, config, long_term=tuple(values["long_term"]),
-                               short_term=tuple(values["short_term"]),
-                               coarse_radius=int(values["coarse_radius"]),
-                               fine_radius=int(values["fine_radius"]))
+def learned_tracker(embedder, values: TrackingSettings):
+  """The pointer with test-time settings `values`: window or MAST memory."""
+  if values.memory == "mast":
+    tracker = mast.MastTracker(embedder, values.propagation(), long_term=values.long_term,
+                               short_term=values.short_term,
+                               coarse_radius=values.coarse_radius,
+                               fine_radius=values.fine_radius)
+  elif values.memory == "window":
+    tracker = pointer.PointerTracker(embedder, values.propagation())
   else:
-    tracker = PointerTracker(embedder, config)
-  tracker.settings = dict(values)  # what a results record names
+    raise errors.UserError(f"memory={values.memory!r}: use window or mast")
+  tracker.settings = values.as_dict()  # what a results record names
   return tracker

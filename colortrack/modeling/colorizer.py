@@ -91,11 +91,6 @@ def _l2_normalize(x):
   return x / ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True) + 1e-12)
 
 
-def input_channels(config: ml_collections.ConfigDict) -> int:
-  """1 (gray L) for the colorization method, 3 (a colour space) for MAST."""
-  return 3 if config.method == "mast" else 1
-
-
 def build_colorizer(model_config: ml_collections.ConfigDict, clip_len: int,
                     image_size: int, channels: int = 1) -> Colorizer:
   """A Colorizer from `config.model`, with its weights created."""

@@ -19,11 +19,10 @@ import tensorflow as tf
 import keras
 
 from colortrack import errors
-from colortrack.data import color
 from colortrack.data import pipeline
+from colortrack.methods import base
+from colortrack.methods import registry
 from colortrack.modeling import colorizer
-from colortrack.modeling import losses
-from colortrack.modeling import mast
 from colortrack.training import distribute
 from colortrack.training import summaries
 from colortrack.utils import files
@@ -120,16 +119,7 @@ def all_finite(variables) -> bool:
 
 def build_model_from_config(config: ml_collections.ConfigDict) -> colorizer.Colorizer:
   return colorizer.build_colorizer(config.model, config.data.clip_len, config.data.image_size,
-                                   colorizer.input_channels(config))
-
-
-def input_keys(config: ml_collections.ConfigDict):
-  """The clip features a method reads (only these are decoded)."""
-  if config.method == "vondrick":
-    return (pipeline.LIGHTNESS, pipeline.AB_CODES)
-  if config.mast.objective == "classification":
-    return (pipeline.RGB, pipeline.AB_CODES)
-  return (pipeline.RGB,)
+                                   registry.get(config).input_channels)
 
 
 def latest_checkpoint(workdir: str) -> Optional[str]:
@@ -190,37 +180,25 @@ def _learning_rate(train_config: ml_collections.ConfigDict):
 class _Visualizer:
   """Renders a fixed set of clips every few steps, so pictures are comparable over time."""
 
-  def __init__(self, config, centroids, points=((0.3, 0.3), (0.5, 0.6), (0.7, 0.4))):
-    keys = tuple(set(input_keys(config)) | {pipeline.LIGHTNESS})
+  def __init__(self, config, method: base.Method,
+               points=((0.3, 0.3), (0.5, 0.6), (0.7, 0.4))):
+    keys = tuple(set(method.input_keys) | {pipeline.LIGHTNESS})
     dataset = pipeline.make_dataset(config.data.train_pattern, batch_size=2, keys=keys,
                                     clip_len=config.data.clip_len,
                                     image_size=config.data.image_size, is_training=False)
     self.batch = next(iter(dataset))
-    self.config = config
-    self.centroids = centroids
+    self.method = method
     self.stride = config.model.output_stride
     grid = config.data.image_size // self.stride
     self.points = np.array([[int(r * grid), int(c * grid)] for r, c in points])
 
-  def _prediction_rgb(self, prediction: np.ndarray, lightness: np.ndarray) -> np.ndarray:
-    """Copied colours of the target on the grid, as uint8 RGB upsampled to the frame."""
-    if self.config.method == "vondrick" or self.config.mast.objective == "classification":
-      ab = prediction @ self.centroids
-      lab = np.concatenate([summaries.upsample_nearest(np.zeros_like(ab[..., :1]), self.stride)
-                            + lightness[..., None],
-                            summaries.upsample_nearest(ab, self.stride)], axis=-1)
-      return color.lab_to_rgb_uint8(lab)
-    rgb = mast.from_color_space(tf.constant(prediction), self.config.mast.color_space).numpy()
-    return (summaries.upsample_nearest(rgb, self.stride) * 255).round().astype(np.uint8)
-
   def images(self, model) -> Dict[str, np.ndarray]:
     batch = {k: v for k, v in self.batch.items()}
     batch[pipeline.AUGMENT_SEED] = tf.zeros([2, 2], tf.int64)
-    embeddings = model(model_inputs(self.config, batch, training=False), training=False)
-    prediction = objective(model, self.config, batch, embeddings,
-                           len(self.centroids))["prediction"].numpy()
+    embeddings = model(self.method.model_inputs(batch, training=False), training=False)
+    prediction = np.asarray(self.method.losses(model, batch, embeddings)["prediction"])
     lightness = batch[pipeline.LIGHTNESS].numpy()[..., 0]
-    embeddings = embeddings.numpy()
+    embeddings = np.asarray(embeddings)
     colour_rows, attention_rows = [], []
     for b in range(lightness.shape[0]):
       gray = np.repeat((lightness[b, -1] / 100.0 * 255.0).round().astype(np.uint8)[..., None],
@@ -229,8 +207,8 @@ class _Visualizer:
         truth = (batch[pipeline.RGB].numpy()[b, -1] * 255).round().astype(np.uint8)
       else:
         truth = summaries.quantized_rgb(lightness[b, -1], batch[pipeline.AB_CODES].numpy()[b, -1],
-                                        self.centroids)
-      predicted = self._prediction_rgb(prediction[b], lightness[b, -1])
+                                        self.method.centroids)
+      predicted = self.method.prediction_rgb(prediction[b], lightness[b, -1])
       colour_rows.append(np.concatenate([gray, truth, predicted], axis=1))
       refs = embeddings[b, :-1]  # [R, h, w, D]
       queries = embeddings[b, -1][self.points[:, 0], self.points[:, 1]]  # [P, D]
@@ -244,50 +222,16 @@ class _Visualizer:
             "attention/target_then_references": np.stack(attention_rows)}
 
 
-def model_inputs(config: ml_collections.ConfigDict, batch, training: bool):
-  """The network's input for a batch: gray L, or MAST's colour space (channel dropped)."""
-  if config.method == "vondrick":
-    return colorizer.gray_input(batch[pipeline.LIGHTNESS])
-  clips = mast.to_color_space(batch[pipeline.RGB], config.mast.color_space)
-  if training and config.mast.drop_prob > 0:
-    clips = mast.channel_dropout(clips, batch[pipeline.AUGMENT_SEED], config.mast.drop_prob,
-                                 config.mast.drop_channels)
-  return clips
-
-
-def objective(model: colorizer.Colorizer, config: ml_collections.ConfigDict, batch,
-              embeddings, num_clusters: int) -> Dict[str, tf.Tensor]:
-  """Per-example "loss" `[B]` and metrics of the configured method; also "prediction"."""
-  stride = config.model.output_stride
-  if config.method == "mast" and config.mast.objective == "regression":
-    clips = mast.to_color_space(batch[pipeline.RGB], config.mast.color_space)
-    values = mast.grid_targets(clips, stride, config.mast.align)
-    predicted = colorizer.copy_to_target(model, embeddings, values)
-    out = mast.reconstruction_loss(predicted, values[:, -1], config.mast.huber_delta)
-    out["prediction"] = predicted
-    return out
-  codes = batch[pipeline.AB_CODES]
-  if config.method == "mast" and config.mast.align:
-    grid_codes = codes[:, :, stride - 1::stride, stride - 1::stride]
-  else:
-    grid_codes = colorizer.codes_at_feature_grid(codes, stride)
-  probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
-                                               num_clusters)["probabilities"]
-  out = losses.colorization_loss(probabilities, grid_codes[:, -1])
-  out["prediction"] = probabilities
-  return out
-
-
 def make_train_step(model: colorizer.Colorizer, optimizer: keras.optimizers.Optimizer,
                     strategy: tf.distribute.Strategy, config: ml_collections.ConfigDict,
-                    num_clusters: int):
+                    method: base.Method):
   """A tf.function: (distributed iterator) -> global means of "loss" and the metrics."""
   global_batch = config.train.batch_size
 
   def step_fn(batch):
     with tf.GradientTape() as tape:
-      embeddings = model(model_inputs(config, batch, training=True), training=True)
-      metrics = objective(model, config, batch, embeddings, num_clusters)
+      embeddings = model(method.model_inputs(batch, training=True), training=True)
+      metrics = method.losses(model, batch, embeddings)
       del metrics["prediction"]
       # Sum over this replica's examples / global batch: the optimizer sums
       # gradients over replicas, which then gives the global mean.
@@ -334,10 +278,10 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   files.ensure_output_dir(workdir, "workdir")
   save_or_check_config(config, workdir)
   check_codebook(workdir, codebook_sha, centroids)
-  num_clusters = len(centroids)
+  method = registry.get(config, centroids)
   global_batch = config.train.batch_size
   logging.info("training %s on %s (codebook %s, %d clusters), %d replica(s), global batch %d",
-               config.method, config.data.train_pattern, codebook_sha, num_clusters,
+               method.name, config.data.train_pattern, codebook_sha, method.num_clusters,
                strategy.num_replicas_in_sync, global_batch)
 
   with strategy.scope():
@@ -351,7 +295,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   def make_iterator(seed: int):
     def dataset_fn(input_context):
       return pipeline.make_dataset(
-          config.data.train_pattern, batch_size=global_batch, keys=input_keys(config),
+          config.data.train_pattern, batch_size=global_batch, keys=method.input_keys,
           clip_len=config.data.clip_len,
           image_size=config.data.image_size, is_training=True,
           scale_range=(config.data.crop_scale_min, 1.0), input_context=input_context,
@@ -384,10 +328,10 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
                  int(optimizer.iterations.numpy()))
   elif config.train.init_workdir:
     _init_from_workdir(model, config)
-  train_step = make_train_step(model, optimizer, strategy, config, num_clusters)
+  train_step = make_train_step(model, optimizer, strategy, config, method)
 
   writer = tf.summary.create_file_writer(os.path.join(workdir, TENSORBOARD_DIR))
-  visualizer = _Visualizer(config, centroids)
+  visualizer = _Visualizer(config, method)
   step = int(optimizer.iterations.numpy())
   num_steps = config.train.num_steps
   progress = progress_lib.Progress("train", num_steps - step, unit="steps", interval_s=0)

@@ -1,0 +1,144 @@
+"""The learned pointer tracker: copies labels from the first frame and a window of recent ones.
+
+Takes a stream of uint8 RGB frames `[H, W, 3]` and the first frame's
+annotation, and yields one result per frame (the first frame included), so
+long videos are never held in memory:
+  track_masks(frames, first_ids)      -> ids `[H, W]` uint8 per frame
+  track_points(frames, first_points)  -> (points `[K, 2]` x, y pixels, visible `[K]`)
+Points are 0-based pixels, pixel (col c, row r) centred at (c, r).
+"""
+
+import collections
+import dataclasses
+from typing import Iterable, Iterator, Tuple
+
+import cv2
+import numpy as np
+
+from colortrack.inference import grid as grid_lib
+from colortrack.inference import labels as labels_lib
+
+Points = Tuple[np.ndarray, np.ndarray]
+
+
+@dataclasses.dataclass
+class PropagationConfig:
+  """Test-time settings of the pointer (paper sec. 3.3 and its ablations)."""
+  window: int = 3  # previous frames used as references (recursive)
+  use_first: bool = True  # also point into the annotated first frame
+  temperature: float = 0.5
+  top_k: int = 0  # 0: softmax over all reference cells
+  radius: int = 0  # grid cells; 0: global
+  hard: bool = False  # one-hot labels enter the memory (MAST)
+  renormalize: bool = False  # masks: rescale each object's channel to [0, 1] per frame
+  scale: float = 1.0  # frames are resized by this before embedding
+  chunk_size: int = 4096
+
+
+def scaled_size(height: int, width: int, scale: float):
+  return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
+
+
+def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+  if image.shape[:2] == (height, width):
+    return image
+  shrink = height < image.shape[0]
+  out = cv2.resize(image, (width, height),
+                   interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+  return out[..., None] if out.ndim == 2 and image.ndim == 3 else out
+
+
+class PointerTracker:
+  """Copies labels with the learned embedding, from a window of previous frames."""
+
+  name = "model"
+
+  def __init__(self, embedder, config: PropagationConfig = PropagationConfig()):
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
+    if config.window < 1 and not config.use_first:
+      raise ValueError("no reference frames: use a window >= 1 or the first frame")
+    self.embedder = embedder
+    self.config = config
+    self.stride = embedder.stride
+    # Compiled once per grid size; the Python tiling loop disappears into a graph.
+    self._local = tf.function(propagation.propagate_local)
+    self._global = propagation.propagate
+
+  def _copy(self, embedding: np.ndarray, memory) -> np.ndarray:
+    config = self.config
+    h, w, dim = embedding.shape
+    if config.radius > 0:
+      return self._local(embedding, np.stack([m[0] for m in memory]),
+                         np.stack([m[1] for m in memory]), config.temperature,
+                         int(config.radius), config.top_k).numpy()
+    references = np.concatenate([m[0].reshape(-1, dim) for m in memory])
+    reference_labels = np.concatenate([m[1].reshape(h * w, -1) for m in memory])
+    labels = self._global(embedding.reshape(-1, dim), references, reference_labels,
+                          config.temperature, chunk_size=config.chunk_size,
+                          top_k=config.top_k)
+    return labels.numpy().reshape(h, w, -1)
+
+  def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
+                     renormalize: bool = False) -> Iterator[np.ndarray]:
+    """Yields grid labels `[h, w, C]` per frame; `first_labels_fn(h, w)` makes frame 0's.
+
+    Frames are resized by `config.scale` first. Each frame is embedded once;
+    memory holds the first frame and the last `window` frames (embeddings and
+    labels), whatever the video length. `renormalize` (masks only): copied
+    labels go through `labels.renormalize` before they are stored and yielded.
+    """
+    config = self.config
+    recent = collections.deque(maxlen=config.window)
+    first = None
+    for frame in frames:
+      frame = resize(frame, *scaled_size(*frame.shape[:2], config.scale))
+      embedding = self.embedder(frame[None])[0]  # [h, w, D]
+      if first is None:
+        labels = first_labels_fn(*embedding.shape[:2])
+        first = (embedding, labels)
+        recent.append(first)
+        yield labels
+        continue
+      memory = list(recent)
+      if config.use_first and not any(m is first for m in memory):
+        memory = [first] + memory
+      labels = self._copy(embedding, memory)
+      if renormalize:
+        labels = labels_lib.renormalize(labels)
+      recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
+      yield labels
+
+  def track_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
+    object_ids = labels_lib.first_mask_objects(first_ids)
+    height, width = first_ids.shape
+    scaled = scaled_size(height, width, self.config.scale)
+    first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
+    stream = self.propagate_grid(
+        frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride),
+        renormalize=self.config.renormalize)
+    for index, grid_labels in enumerate(stream):
+      if index == 0:
+        yield first_ids
+        continue
+      soft = grid_lib.grid_to_pixels(grid_labels, self.stride, *scaled)
+      yield labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
+
+  def track_points(self, frames: Iterable[np.ndarray], first_points: np.ndarray) -> Iterator[Points]:
+    first_points = np.asarray(first_points, np.float32)
+    scale = self.config.scale
+    # Pixel centres map as (x + 0.5) * scale - 0.5.
+    scaled_points = (first_points + 0.5) * scale - 0.5
+    peaks = {}
+
+    def first_labels(h, w):
+      heat = labels_lib.keypoint_heatmaps(scaled_points, h, w, self.stride)
+      peaks["value"] = heat[..., 1:].reshape(-1, len(first_points)).max(axis=0)
+      return heat
+
+    for index, grid_labels in enumerate(self.propagate_grid(frames, first_labels)):
+      if index == 0:
+        yield first_points, np.ones(len(first_points), bool)
+        continue
+      points, visible = labels_lib.decode_keypoints(grid_labels, self.stride, peaks["value"])
+      yield (points + 0.5) / scale - 0.5, visible
