@@ -79,7 +79,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
       kind = "an integer" if integer else "a finite number"
       raise TrainingError(f"config.{name}={value!r}: must be {kind} {bound}")
 
-  number("train.learning_rate", 0)
+  number("train.learning_rate", 0, low_open=False)  # 0: a random-init checkpoint
   number("train.lr_after_drop", 0, low_open=False)
   number("model.temperature", 0)
   number("inference.temperature", 0)
