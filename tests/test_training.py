@@ -15,6 +15,7 @@ from colortrack.data import synthetic
 from colortrack.data import tfrecord_builder
 from colortrack.inference import embedder
 from colortrack.methods import registry
+from colortrack.training import tf_runner
 from colortrack.training import trainer
 from tests import testing_utils
 
@@ -58,8 +59,8 @@ class TrainingTest(tf.test.TestCase):
     optimizer = keras.optimizers.Adam(config.train.learning_rate)
     iterator = iter(pipeline.make_dataset(self.pattern, batch_size=4, image_size=32, seed=0,
                                           shuffle_buffer=16))
-    step = trainer.make_train_step(model, optimizer, strategy, config,
-                                   registry.get(config, centroids))
+    step = tf_runner.make_train_step(model, optimizer, strategy, config,
+                                     registry.get(config, centroids))
     losses = [float(step(iterator)["loss"]) for _ in range(60)]
     first, last = np.mean(losses[:8]), np.mean(losses[-8:])
     # Chance level is about ln(16) = 2.77; copying colours must beat the start.

@@ -22,6 +22,15 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.data.crop_scale_min = 0.7  # random square crop, fraction of the short side
   config.data.shuffle_buffer = 256
   config.data.cycle_length = 8
+  # "tfrecord": shards of data_prep.build_tfrecords through tf.data (needs TensorFlow);
+  # "video": videos / frame folders (train_pattern) decoded with OpenCV into memory,
+  # coded with `codebook`, cut at `fps` every `clip_stride` frames (0: clip_len) after
+  # resizing to stored_size x stored_size, as build_tfrecords does (no TensorFlow).
+  config.data.source = "tfrecord"
+  config.data.codebook = config_dict.placeholder(str)
+  config.data.fps = 6.0
+  config.data.stored_size = 256
+  config.data.clip_stride = 0
 
   config.model = ml_collections.ConfigDict()
   config.model.encoder_widths = (64, 128, 256, 512)  # ResNet-18
@@ -90,6 +99,10 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.train.init_workdir = config_dict.placeholder(str)
 
   config.runtime = ml_collections.ConfigDict()
+  # Keras backend of the training step: "tensorflow" (tf.distribute; the default, and
+  # the faster one on CPUs) or "jax" (DataParallel over all local GPUs/TPUs).
+  config.runtime.backend = "tensorflow"
+  config.runtime.dtype_policy = "float32"  # or "mixed_bfloat16" (GPUs, TPUs)
   # >1: split the CPU into this many logical devices and mirror over them
   # (tests and debugging of multi-replica code on a CPU-only machine).
   config.runtime.virtual_cpu_devices = 0

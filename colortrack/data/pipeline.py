@@ -15,12 +15,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import tensorflow as tf
 
 from colortrack import errors
+from colortrack.data import clip_features
 from colortrack.data import schema
 
-LIGHTNESS = "lightness"
-AB_CODES = "ab_codes"
-RGB = "rgb"
-AUGMENT_SEED = "augment_seed"  # int64 [2]: seed of the stateless augmentation of a clip
+# The feature names (clip_features, shared with the TF-free video source).
+LIGHTNESS = clip_features.LIGHTNESS
+AB_CODES = clip_features.AB_CODES
+RGB = clip_features.RGB
+AUGMENT_SEED = clip_features.AUGMENT_SEED  # int64 [2]: seed of a clip's stateless augmentation
 _STORED_KEY = {LIGHTNESS: schema.LIGHTNESS_PNG, AB_CODES: schema.AB_CODES_PNG,
                RGB: schema.RGB_JPEG}
 

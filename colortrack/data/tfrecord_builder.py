@@ -150,7 +150,6 @@ def encode_source(source: video_io.VideoSource, config: BuildConfig,
 def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
                 sources: Sequence[video_io.VideoSource]) -> Dict[str, Any]:
   """Writes one shard (temp file + rename) and its manifest; returns the manifest."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   codebook = codebook_lib.load(config.codebook_path)
   shard_path = os.path.join(config.output_dir, schema.shard_name(shard_index, num_shards))
   # Temp files of this shard left by a killed run (SIGKILL skips cleanup).

@@ -11,7 +11,7 @@ TensorBoard visualizer, export and the trackers consult; none of them tests
   * how a prediction looks in TensorBoard   `prediction_rgb(prediction, lightness)`
   * what `embed` computes from uint8 frames `serving_input(rgb)` (in the SavedModel)
 
-Batches are dicts of the input pipeline's keys (`colortrack.data.pipeline`):
+Batches are dicts of the input sources' features (`colortrack.data.clip_features`):
 "lightness" `[B, T, H, W, 1]` (L in [0, 100]), "ab_codes" `[B, T, H, W]` int,
 "rgb" `[B, T, H, W, 3]` (sRGB in [0, 1]), "augment_seed" int `[B, 2]`.
 Embeddings are the model's output `[B, T, h, w, D]`, h = H / output_stride.
@@ -29,6 +29,9 @@ class Method:
   name = ""
   # What `embed` feeds the network, recorded with exports ("gray", "lab", "rgb", "hsv").
   color_space = "gray"
+  # Keras backends whose training step can run `model_inputs` and `losses`
+  # (keras.ops code runs on all; TensorFlow ops only under "tensorflow").
+  backends = ("tensorflow", "jax")
 
   def __init__(self, config: ml_collections.ConfigDict,
                centroids: Optional[np.ndarray] = None, num_clusters: Optional[int] = None):

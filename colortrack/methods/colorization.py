@@ -4,8 +4,8 @@ from typing import Dict
 
 import numpy as np
 
+from colortrack.data import clip_features
 from colortrack.data import color
-from colortrack.data import pipeline
 from colortrack.methods import base
 from colortrack.modeling import colorizer
 from colortrack.modeling import losses
@@ -25,7 +25,7 @@ class Colorization(base.Method):
 
   @property
   def input_keys(self):
-    return (pipeline.LIGHTNESS, pipeline.AB_CODES)
+    return (clip_features.LIGHTNESS, clip_features.AB_CODES)
 
   @property
   def input_channels(self) -> int:
@@ -33,11 +33,11 @@ class Colorization(base.Method):
 
   def model_inputs(self, batch, training: bool):
     del training
-    return colorizer.gray_input(batch[pipeline.LIGHTNESS])
+    return colorizer.gray_input(batch[clip_features.LIGHTNESS])
 
   def target_codes(self, batch):
     """The codes the loss compares with, on the feature grid `[B, T, h, w]`."""
-    return colorizer.codes_at_feature_grid(batch[pipeline.AB_CODES], self.stride)
+    return colorizer.codes_at_feature_grid(batch[clip_features.AB_CODES], self.stride)
 
   def losses(self, model, batch, embeddings) -> Dict[str, object]:
     grid_codes = self.target_codes(batch)

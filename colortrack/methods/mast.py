@@ -22,8 +22,8 @@ from typing import Dict, Sequence
 import numpy as np
 import tensorflow as tf
 
+from colortrack.data import clip_features
 from colortrack.data import color
-from colortrack.data import pipeline
 from colortrack.methods import base
 from colortrack.modeling import colorizer
 from colortrack.modeling import losses
@@ -141,6 +141,7 @@ class Mast(base.Method):
   """
 
   name = "mast"
+  backends = ("tensorflow",)  # its colour conversion and channel dropout are TF ops
 
   def __init__(self, config, centroids=None, num_clusters=None):
     super().__init__(config, centroids, num_clusters)
@@ -150,33 +151,33 @@ class Mast(base.Method):
 
   @property
   def input_keys(self):
-    return (pipeline.RGB, pipeline.AB_CODES) if self.classify else (pipeline.RGB,)
+    return (clip_features.RGB, clip_features.AB_CODES) if self.classify else (clip_features.RGB,)
 
   @property
   def input_channels(self) -> int:
     return 3
 
   def model_inputs(self, batch, training: bool):
-    clips = to_color_space(batch[pipeline.RGB], self.color_space)
+    clips = to_color_space(batch[clip_features.RGB], self.color_space)
     if training and self.mast.drop_prob > 0:
-      clips = channel_dropout(clips, batch[pipeline.AUGMENT_SEED], self.mast.drop_prob,
+      clips = channel_dropout(clips, batch[clip_features.AUGMENT_SEED], self.mast.drop_prob,
                               self.mast.drop_channels)
     return clips
 
   def losses(self, model, batch, embeddings) -> Dict[str, tf.Tensor]:
     stride = self.stride
     if not self.classify:
-      clips = to_color_space(batch[pipeline.RGB], self.color_space)
+      clips = to_color_space(batch[clip_features.RGB], self.color_space)
       values = grid_targets(clips, stride, self.mast.align)
       predicted = colorizer.copy_to_target(model, embeddings, values)
-      masks = dropout_masks(batch[pipeline.AUGMENT_SEED], clips.shape[-1], self.mast.drop_prob,
+      masks = dropout_masks(batch[clip_features.AUGMENT_SEED], clips.shape[-1], self.mast.drop_prob,
                             self.mast.drop_channels)
       out = reconstruction_loss(predicted, values[:, -1], self.mast.huber_delta,
                                 weights=target_weights(masks),
                                 scale=self.mast.get("value_scale", 1.0))
       out["prediction"] = predicted
       return out
-    codes = batch[pipeline.AB_CODES]
+    codes = batch[clip_features.AB_CODES]
     if self.mast.align:
       grid_codes = codes[:, :, stride - 1::stride, stride - 1::stride]
     else:
