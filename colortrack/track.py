@@ -36,11 +36,18 @@ def main(argv):
   summary = track_video.track_video(
       _VIDEO.value, _OUTPUT_DIR.value, tracker, mask_path=_MASK.value,
       keypoints_path=_KEYPOINTS.value, write_overlay=_OVERLAY.value)
-  logging.info("tracked %d frames (%dx%d) with %s in %.1f s (%.1f frames/s); results in %s",
+  logging.info("tracked %d frames (%dx%d, processed at %dx%d) with %s in %.1f s "
+               "(%.1f frames/s); results in %s",
                summary["frames"], summary["width"], summary["height"],
+               summary["processed_width"], summary["processed_height"],
                tracking_flags.describe(tracker), summary["seconds"],
                summary["frames"] / max(summary["seconds"], 1e-9), _OUTPUT_DIR.value)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -48,5 +48,10 @@ def main(argv):
     logging.info("all %d shards done; manifest: %s", summary.num_shards, summary.manifest_path)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

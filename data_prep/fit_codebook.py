@@ -36,5 +36,10 @@ def main(argv):
                codebook.sha)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -24,5 +24,10 @@ def main(argv):
     logging.info("wrote %s", path)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

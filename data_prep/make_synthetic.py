@@ -32,5 +32,10 @@ def main(argv):
   logging.info("wrote %d synthetic videos to %s", len(names), _OUTPUT_DIR.value)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

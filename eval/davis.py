@@ -6,8 +6,9 @@ Example (baseline, no model needed):
 
 Writes predictions (palette PNGs) to RESULTS_DIR/<sequence>/, then the official
 toolkit's global_results-val.csv and per-sequence_results-val.csv (plus every
-statistic per object), prints the table, and writes jf_over_time.png and
-per_sequence.png. --score_only scores existing predictions without predicting.
+statistic per object), prints the table, and writes jf_over_time.png,
+per_sequence.png and index.html (tables, plots, and per sequence an H.264 video of
+the prediction next to the ground truth; --nohtml skips it). --score_only scores existing predictions without predicting.
 """
 
 import os
@@ -19,6 +20,7 @@ from colortrack.cli import app as cli_app
 from colortrack.cli import tracking_flags as flags_common
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
+from colortrack.evaluation import report
 
 # The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
 flags.adopt_module_key_flags(flags_common)
@@ -28,6 +30,8 @@ _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and s
 _SEQUENCES = flags.DEFINE_list("sequences", [], "Sequences to use (default: ImageSets val).")
 _SCORE_ONLY = flags.DEFINE_bool("score_only", False, "Score existing predictions only.")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Predict again even if predictions exist.")
+_HTML = flags.DEFINE_bool("html", True, "Also write index.html: tables, plots and a "
+                          "browser-playable video per sequence (prediction | ground truth).")
 flags.mark_flags_as_required(["davis_root", "results_dir"])
 
 
@@ -51,9 +55,18 @@ def main(argv):
                           {name: [(r["J-Mean"] + r["F-Mean"]) / 2 for r in rows]},
                           os.path.join(_RESULTS_DIR.value, "per_sequence.png"))
   print(davis.format_table(results))
+  if _HTML.value:
+    page = report.write_davis_page(_DAVIS_ROOT.value, _RESULTS_DIR.value, results, sequences,
+                                   f"DAVIS: {name} on {_DAVIS_ROOT.value}")
+    logging.info("page with videos: %s", page)
   logging.info("J&F-Mean %.4f (%s); CSVs and plots in %s",
                results.global_scores()["J&F-Mean"], name, _RESULTS_DIR.value)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

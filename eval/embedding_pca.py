@@ -47,5 +47,10 @@ def main(argv):
                picture.shape[1], picture.shape[0])
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

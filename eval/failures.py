@@ -77,5 +77,10 @@ def main(argv):
                result["ci95_low"], result["ci95_high"], len(j_values))
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -51,5 +51,10 @@ def main(argv):
                _RESULTS_DIR.value)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

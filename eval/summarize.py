@@ -5,8 +5,9 @@ Example:
 
 Reads each folder's global_results-val.csv (written by eval.davis). With
 --plot_dir (and --davis_root), scores the folders' predictions again and draws
-all methods together: jf_over_time.png (the paper's Fig. 5) and
-per_sequence.png (J&F-Mean per object).
+all methods together: jf_over_time.png (the paper's Fig. 5),
+per_sequence.png (J&F-Mean per object), and index.html: per sequence, every
+method's video side by side, playing in sync (static files; open in a browser).
 """
 
 import csv
@@ -19,12 +20,13 @@ from colortrack import errors
 from colortrack.cli import app as cli_app
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
+from colortrack.evaluation import report
 from colortrack.utils import files
 
 _RESULTS_DIRS = flags.DEFINE_list("results_dirs", None, "eval.davis result folders.")
 _NAMES = flags.DEFINE_list("names", [], "Row names (default: folder names).")
-_PLOT_DIR = flags.DEFINE_string("plot_dir", None, "Write comparison plots here (needs "
-                                "--davis_root).")
+_PLOT_DIR = flags.DEFINE_string("plot_dir", None, "Write comparison plots and index.html "
+                                "(the methods' videos side by side) here (needs --davis_root).")
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "Dataset the folders were predicted on.")
 flags.mark_flags_as_required(["results_dirs"])
 
@@ -48,7 +50,8 @@ def main(argv):
       row = next(csv.DictReader(f))
     print(f"{name:<{width}}" + "".join(f"{float(row[c]):10.3f}" for c in davis.GLOBAL_COLUMNS))
   if _PLOT_DIR.value:
-    results = {name: davis.evaluate(_DAVIS_ROOT.value, folder, _sequences(folder))
+    sequences = _sequences(_DAVIS_ROOT.value, _RESULTS_DIRS.value[0])
+    results = {name: davis.evaluate(_DAVIS_ROOT.value, folder, sequences)
                for name, folder in zip(names, _RESULTS_DIRS.value)}
     files.ensure_output_dir(_PLOT_DIR.value, "--plot_dir")
     plots.jf_over_time({name: r.per_frame_jf() for name, r in results.items()},
@@ -58,14 +61,20 @@ def main(argv):
         objects, {name: [(row["J-Mean"] + row["F-Mean"]) / 2 for row in r.per_object()]
                   for name, r in results.items()},
         os.path.join(_PLOT_DIR.value, "per_sequence.png"))
-    logging.info("plots in %s", _PLOT_DIR.value)
+    page = report.write_comparison_page(_PLOT_DIR.value, names, _RESULTS_DIRS.value, results,
+                                        sequences)
+    logging.info("plots and %s in %s", os.path.basename(page), _PLOT_DIR.value)
 
 
-def _sequences(folder: str):
-  """The sequences a results folder holds predictions for."""
-  return sorted(name for name in os.listdir(folder)
-                if os.path.isdir(os.path.join(folder, name)))
+def _sequences(davis_root: str, folder: str):
+  """The dataset's sequences that a results folder holds predictions for."""
+  return [s for s in davis.list_sequences(davis_root) if davis.has_predictions(folder, s)]
+
+
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
+  cli_app.run(main)
 
 
 if __name__ == "__main__":
-  cli_app.run(main)
+  run()

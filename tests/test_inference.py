@@ -211,6 +211,57 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     expected /= expected.sum(axis=-1, keepdims=True)
     self.assertAllClose(labels.renormalize(soft), expected, atol=1e-6)
 
+  def test_renormalize_floor_lets_a_gone_object_fade(self):
+    # A gone object smeared at 0.05..0.15: full renormalization stretches it (and the
+    # background, 0.85..0.95) to [0, 1], so it wins the cell where it is 0.15. Both
+    # ranges are 0.1 < floor 0.5: left as they are, background wins everywhere.
+    object_prob = np.array([[0.05, 0.15], [0.1, 0.05]], np.float32)
+    soft = np.stack([1 - object_prob, object_prob], axis=-1)
+    full = labels.renormalize(soft)
+    floored = labels.renormalize(soft, floor=0.5)
+    self.assertEqual(np.argmax(full, -1)[0, 1], 1)  # forced back onto a cell
+    self.assertAllClose(floored, soft, atol=1e-6)
+    self.assertEqual(np.argmax(floored, -1).max(), 0)
+    # A present object (range 0.1..0.9 >= floor) is stretched as before.
+    present = np.stack([1 - 8 * object_prob + 0.3, 8 * object_prob - 0.3], axis=-1)
+    self.assertAllClose(labels.renormalize(present, floor=0.5), labels.renormalize(present))
+
+  def test_gate_moves_unlike_cells_to_background(self):
+    first_embedding = np.zeros((2, 2, 2), np.float32)
+    first_embedding[..., 0] = 1.0  # every first-frame cell is e0
+    first_labels = np.zeros((2, 2, 2), np.float32)
+    first_labels[0, 0] = [0, 1]  # cell (0, 0) is the object
+    first_labels[..., 0] = 1 - first_labels[..., 1]
+    embedding = np.zeros((2, 2, 2), np.float32)
+    embedding[0] = [1.0, 0.0]  # row 0 looks like the object (dot 1) ...
+    embedding[1] = [0.6, 0.8]  # ... row 1 only 0.6 alike
+    soft = np.full((2, 2, 2), 0.5, np.float32)
+    gated = labels.gate_by_first_frame(soft, embedding, first_embedding, first_labels, 0.7)
+    self.assertAllClose(gated[0], soft[0])  # alike enough: unchanged
+    self.assertAllClose(gated[1], [[1.0, 0.0], [1.0, 0.0]])  # to background, mass kept
+
+  def test_first_frame_searched_globally_refinds_a_far_object(self):
+    # The textured object jumps 5 cells at frame 2; a radius of 1 cannot follow it,
+    # but the first frame's object cells are searched everywhere with first_global.
+    rng = np.random.default_rng(0)
+    background = rng.integers(0, 256, size=(48, 80, 3), dtype=np.uint8)
+    patch = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
+    frames = []
+    for col in (8, 8, 48):
+      frame = background.copy()
+      frame[16:32, col:col + 16] = patch
+      frames.append(frame)
+    first = np.zeros((48, 80), np.uint8)
+    first[16:32, 8:24] = 1
+    local = trackers.PropagationConfig(temperature=0.01, top_k=1, radius=1)
+    refind = trackers.PropagationConfig(temperature=0.01, top_k=1, radius=1, first_global=True)
+    lost = list(trackers.PointerTracker(CellContentEmbedder(), local).track_masks(
+        iter(frames), first))[2]
+    found = list(trackers.PointerTracker(CellContentEmbedder(), refind).track_masks(
+        iter(frames), first))[2]
+    self.assertEqual(lost[16:32, 48:64].max(), 0)
+    self.assertAllEqual(found[20:28, 52:60], np.ones((8, 8)))
+
   def test_needs_at_least_one_reference(self):
     with self.assertRaisesRegex(ValueError, "no reference frames"):
       trackers.PointerTracker(CellContentEmbedder(),

@@ -40,5 +40,10 @@ def main(argv):
                _EXPORT_DIR.value, size_mb, max_diff)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

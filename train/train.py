@@ -17,7 +17,9 @@ resumes from the last checkpoint. TensorBoard: tensorboard --logdir=WORKDIR/tens
 
 from colortrack.cli import backend
 
-# Before Keras is imported (by the library below): --config.runtime.backend picks it.
+# Before Keras is imported (by the library below): --config.runtime.backend picks it;
+# --config=tiny names a preset of colortrack/configs/.
+backend.resolve_config_names()
 backend.select_from_argv()
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -27,7 +29,9 @@ from ml_collections import config_flags
 from colortrack.cli import app as cli_app
 from colortrack.training import trainer
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "Preset in colortrack/configs/.")
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "A preset's name (tiny, cpu, paper, mast_pair:cpu, ...: "
+    "colortrack/configs/) or a config file's path.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for checkpoints, logs and config.")
 flags.mark_flags_as_required(["config", "workdir"])
 
@@ -37,5 +41,10 @@ def main(argv):
   trainer.train(_CONFIG.value, _WORKDIR.value)
 
 
-if __name__ == "__main__":
+def run():
+  """Console entry point (pyproject.toml [project.scripts])."""
   cli_app.run(main)
+
+
+if __name__ == "__main__":
+  run()

@@ -1,8 +1,10 @@
-"""Chooses the Keras backend from the command line, before Keras is imported.
+"""What the train binary settles from its command line before Keras is imported.
 
 Keras fixes its backend at import time (`KERAS_BACKEND`), and the train binary
 imports Keras with the library; so it calls `select_from_argv()` first, and
-`--config.runtime.backend=jax` alone switches the run to JAX.
+`--config.runtime.backend=jax` alone switches the run to JAX. `--config=NAME`
+(a preset's name, e.g. `tiny` or `mast_pair:cpu`) is made the path of that
+preset inside the installed package, so commands work from any folder.
 """
 
 import os
@@ -10,6 +12,21 @@ import sys
 from typing import List, Optional
 
 FLAG = "--config.runtime.backend"
+CONFIG_FLAG = "--config"
+CONFIGS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "configs")
+
+
+def resolve_config_names(argv: Optional[List[str]] = None) -> None:
+  """Rewrites `--config=NAME[:ARG]` into the preset file's path (in place)."""
+  argv = sys.argv if argv is None else argv
+  for index, arg in enumerate(argv):
+    if arg.startswith(CONFIG_FLAG + "="):
+      name, sep, variant = arg.split("=", 1)[1].partition(":")
+      if name and "/" not in name and not name.endswith(".py"):
+        path = os.path.join(CONFIGS_DIR, f"{name}.py")
+        if os.path.exists(path):
+          argv[index] = f"{CONFIG_FLAG}={path}{sep}{variant}"
 
 
 def select_from_argv(argv: Optional[List[str]] = None) -> Optional[str]:

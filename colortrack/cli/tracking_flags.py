@@ -19,6 +19,9 @@ BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (tr
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")
 SCALE = flags.DEFINE_float("scale", None, "Resize frames by this before embedding (0.5: ~4x "
                            "faster, coarser masks). Default 1.")
+MAX_SHORT_SIDE = flags.DEFINE_integer(
+    "max_short_side", None, "Embed frames at most this many pixels on their short side "
+    "(results stay at the video's size; 0: full resolution). Default 480.")
 MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"],
                            "References: window (first + previous N frames, the paper) or mast "
                            "(long/short-term memory with ROI attention). Default: the model's.")
@@ -34,12 +37,22 @@ COARSE_RADIUS = flags.DEFINE_integer("coarse_radius", None, "MAST ROI localizati
 FINE_RADIUS = flags.DEFINE_integer("fine_radius", None, "MAST ROI half size.")
 RENORMALIZE = flags.DEFINE_bool("renormalize", None, "Masks: rescale each object's propagated "
                                  "probabilities to [0, 1] per frame (against shrinking).")
+RENORMALIZE_FLOOR = flags.DEFINE_float(
+    "renormalize_floor", None, "Stretch each object's channel by at most 1/floor when "
+    "renormalizing, so an object that left the frame can disappear (0: always).")
+FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also search the first "
+                                 "frame's object cells over the whole frame (re-finds objects "
+                                 "that left and came back).")
+MIN_FIRST_SIMILARITY = flags.DEFINE_float(
+    "min_first_similarity", None, "Masks: keep object k only where a cell's best affinity to "
+    "the first frame's cells of k is at least this, else background (0: off).")
 FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
                              "Track with the head's embedding or the last ResNet stage "
                              "(training workdirs). Default: the model's.")
 
-_OVERRIDES = (SCALE, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
-              COARSE_RADIUS, FINE_RADIUS, FEATURES, RENORMALIZE)
+_OVERRIDES = (SCALE, MAX_SHORT_SIDE, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
+              COARSE_RADIUS, FINE_RADIUS, FEATURES, RENORMALIZE, RENORMALIZE_FLOOR,
+              FIRST_GLOBAL, MIN_FIRST_SIMILARITY)
 
 
 def overrides() -> dict:

@@ -74,9 +74,22 @@ def get_base_config() -> ml_collections.ConfigDict:
   # Masks: rescale each object's propagated channel to [0, 1] per frame (UVC's
   # norm_mask), against the shrinking of soft propagation.
   config.inference.renormalize = False
+  # ...but a channel is stretched by at most 1 / renormalize_floor, so an object that
+  # left the frame is not forced back onto the background (0: always to full range).
+  config.inference.renormalize_floor = 0.0
+  # With a local radius, also search the first frame's object cells over the whole
+  # frame, so an object that left and came back elsewhere is found again.
+  config.inference.first_global = False
+  # Masks: object k only where a cell's best affinity to the first frame's cells of k
+  # is at least this (else background): a gone object stays gone. 0: off.
+  config.inference.min_first_similarity = 0.0
   # What the tracker compares: "embedding" (the head's output, the paper) or
   # "encoder" (the L2-normalized last ResNet stage, no coordinates or dilated head).
   config.inference.features = "embedding"
+  # Frames are embedded at most this many pixels on their short side (0: as they are);
+  # results come back at the video's own size. The models are trained and tuned at
+  # 480p (the DAVIS protocol): HD frames would cost time, not accuracy.
+  config.inference.max_short_side = 480
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas

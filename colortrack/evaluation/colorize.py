@@ -17,6 +17,7 @@ from colortrack.inference import grid as grid_lib
 from colortrack.inference import trackers
 from colortrack.utils import files
 from colortrack.utils import progress as progress_lib
+from colortrack.utils import video_writer
 
 
 def make_colorizer(embedder, overrides=None) -> trackers.PointerTracker:
@@ -82,15 +83,13 @@ def colorize_video(video_path: str, output_dir: str, tracker, image_every: int =
                            "frame 0 to later frames, so it needs at least 2")
   ab_errors, images = [], []
   video_path_out = os.path.join(output_dir, "colorize.mp4")
-  tmp_video = os.path.join(output_dir, ".colorize.tmp.mp4")
   writer = None
   progress = progress_lib.Progress("colorize", total, unit="frames")
   try:
     for index, (panel, error) in enumerate(colorize(tracker, video_io.rgb_frames(source))):
       if writer is None:
-        writer = cv2.VideoWriter(tmp_video, cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                 (panel.shape[1], panel.shape[0]))
-      writer.write(cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
+        writer = video_writer.VideoWriter(video_path_out, fps, panel.shape[1], panel.shape[0])
+      writer.write(panel)
       if index % image_every == 0:
         path = os.path.join(output_dir, f"{index:05d}.png")
         with files.atomic_output(path) as tmp:
@@ -103,14 +102,11 @@ def colorize_video(video_path: str, output_dir: str, tracker, image_every: int =
     if not ab_errors:
       raise errors.UserError(f"{video_path}: fewer than 2 frames could be read; colorization "
                              "needs at least 2")
-    writer.release()
+    writer.close()
     writer = None
-    os.replace(tmp_video, video_path_out)
   finally:
     if writer is not None:
-      writer.release()
-    if os.path.exists(tmp_video):
-      os.remove(tmp_video)
+      writer.abort()
   result = {"video": video_path, "frames": len(ab_errors) + 1, "scored_frames": len(ab_errors),
             "mean_ab_error": float(np.mean(ab_errors)), "images": images,
             "video_out": video_path_out}

@@ -29,7 +29,7 @@ def harden(probabilities: np.ndarray) -> np.ndarray:
   return np.eye(probabilities.shape[-1], dtype=np.float32)[np.argmax(probabilities, axis=-1)]
 
 
-def renormalize(probabilities: np.ndarray) -> np.ndarray:
+def renormalize(probabilities: np.ndarray, floor: float = 0.0) -> np.ndarray:
   """Soft masks `[h, w, C]`: each channel min-max rescaled over the frame, cells summed to 1.
 
   Soft propagation diffuses labels: each copy mixes an object's cells with
@@ -37,12 +37,39 @@ def renormalize(probabilities: np.ndarray) -> np.ndarray:
   frame after frame. Rescaling each channel so its range is [0, 1] (UVC's
   `norm_mask`, applied here before the labels enter the memory) keeps a
   confidently tracked object at full strength. Channels with a constant value
-  are left as they are.
+  are left as they are, and so are channels whose range is below `floor`: an
+  object that has left the frame (its channel nowhere clearly above the rest)
+  is not stretched back to full strength on whatever it was smeared over, so
+  it can disappear.
   """
   low = probabilities.min(axis=(0, 1), keepdims=True)
   span = probabilities.max(axis=(0, 1), keepdims=True) - low
-  scaled = np.where(span > 1e-6, (probabilities - low) / np.maximum(span, 1e-6), probabilities)
+  scaled = np.where(span > max(floor, 1e-6), (probabilities - low) / np.maximum(span, 1e-6),
+                    probabilities)
   return (scaled / np.maximum(scaled.sum(axis=-1, keepdims=True), 1e-6)).astype(np.float32)
+
+
+def gate_by_first_frame(probabilities: np.ndarray, embedding: np.ndarray,
+                        first_embedding: np.ndarray, first_labels: np.ndarray,
+                        min_similarity: float) -> np.ndarray:
+  """Soft masks `[h, w, 1 + K]`: object k kept only where a first-frame cell of k is alike.
+
+  A cell's channel k is zeroed (its mass moved to background, channel 0) when
+  its best dot product with the first frame's cells of object k (first_labels
+  >= 0.5) is below `min_similarity`. embedding `[h, w, D]`, first_embedding
+  `[h0, w0, D]`, first_labels `[h0, w0, 1 + K]`.
+  """
+  out = probabilities.copy()
+  flat = embedding.reshape(-1, embedding.shape[-1])
+  for k in range(1, probabilities.shape[-1]):
+    cells = first_embedding[first_labels[..., k] >= 0.5]
+    if not len(cells):
+      continue
+    best = (flat @ cells.T).max(axis=1).reshape(probabilities.shape[:2])
+    weak = best < min_similarity
+    out[..., 0] += np.where(weak, out[..., k], 0.0)
+    out[..., k] = np.where(weak, 0.0, out[..., k])
+  return out
 
 
 def keypoint_heatmaps(points: np.ndarray, grid_h: int, grid_w: int, stride: int,

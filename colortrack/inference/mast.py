@@ -153,7 +153,7 @@ class MastTracker(pointer.PointerTracker):
     memory: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     keep_recent = max(self.short_term, default=0)
     for t, frame in enumerate(frames):
-      frame = pointer.resize(frame, *pointer.scaled_size(*frame.shape[:2], config.scale))
+      frame = pointer.resize(frame, *self.processing_size(*frame.shape[:2]))
       embedding = self.embedder(frame[None])[0]
       if t == 0:
         labels = first_labels_fn(*embedding.shape[:2])
@@ -165,7 +165,7 @@ class MastTracker(pointer.PointerTracker):
             [dilation(t - i) for i in indices], config.temperature,
             self.coarse_radius, self.fine_radius, self._localize, self._sample).numpy()
         if renormalize:
-          labels = labels_lib.renormalize(labels)
+          labels = labels_lib.renormalize(labels, config.renormalize_floor)
       stored = labels_lib.harden(labels) if (config.hard and t) else labels
       memory[t] = (embedding, stored)
       # Keep only what a later schedule can ask for: bounded memory.

@@ -10,6 +10,7 @@ Points are 0-based pixels, pixel (col c, row r) centred at (c, r).
 
 import collections
 import dataclasses
+import itertools
 from typing import Iterable, Iterator, Tuple
 
 import cv2
@@ -31,7 +32,20 @@ class PropagationConfig:
   radius: int = 0  # grid cells; 0: global
   hard: bool = False  # one-hot labels enter the memory (MAST)
   renormalize: bool = False  # masks: rescale each object's channel to [0, 1] per frame
+  # ... stretching a channel by at most 1 / renormalize_floor (a gone object stays gone)
+  renormalize_floor: float = 0.0
+  # With a radius: the first frame's object cells are also searched over the whole
+  # frame (re-finds an object that left and came back elsewhere).
+  first_global: bool = False
+  # Masks: a cell keeps object k's label only if its best affinity (cosine for
+  # normalized features) to the first frame's cells of k is at least this; else
+  # background. An object that left cannot live on in background that resembles
+  # none of it. 0: off.
+  min_first_similarity: float = 0.0
   scale: float = 1.0  # frames are resized by this before embedding
+  # ... and to at most this many pixels on their short side (0: no limit): the models
+  # are trained and tuned at 480p, and HD frames would only cost time.
+  max_short_side: int = 0
   chunk_size: int = 4096
 
 
@@ -65,13 +79,21 @@ class PointerTracker:
     self._local = tf.function(propagation.propagate_local)
     self._global = propagation.propagate
 
-  def _copy(self, embedding: np.ndarray, memory) -> np.ndarray:
+  def _copy(self, embedding: np.ndarray, memory, first=None) -> np.ndarray:
     config = self.config
     h, w, dim = embedding.shape
     if config.radius > 0:
-      return self._local(embedding, np.stack([m[0] for m in memory]),
-                         np.stack([m[1] for m in memory]), config.temperature,
-                         int(config.radius), config.top_k).numpy()
+      extra = {}
+      local = memory
+      if first is not None and config.first_global:
+        rest = [m for m in memory if m is not first]
+        foreground = first[1][..., 1:].max(axis=-1) >= 0.5
+        if rest and foreground.any():
+          local = rest
+          extra = dict(global_keys=first[0][foreground], global_labels=first[1][foreground])
+      return self._local(embedding, np.stack([m[0] for m in local]),
+                         np.stack([m[1] for m in local]), config.temperature,
+                         int(config.radius), config.top_k, **extra).numpy()
     references = np.concatenate([m[0].reshape(-1, dim) for m in memory])
     reference_labels = np.concatenate([m[1].reshape(h * w, -1) for m in memory])
     labels = self._global(embedding.reshape(-1, dim), references, reference_labels,
@@ -80,10 +102,10 @@ class PointerTracker:
     return labels.numpy().reshape(h, w, -1)
 
   def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
-                     renormalize: bool = False) -> Iterator[np.ndarray]:
+                     renormalize: bool = False, gate: bool = False) -> Iterator[np.ndarray]:
     """Yields grid labels `[h, w, C]` per frame; `first_labels_fn(h, w)` makes frame 0's.
 
-    Frames are resized by `config.scale` first. Each frame is embedded once;
+    Frames are resized by `scale_for` first. Each frame is embedded once;
     memory holds the first frame and the last `window` frames (embeddings and
     labels), whatever the video length. `renormalize` (masks only): copied
     labels go through `labels.renormalize` before they are stored and yielded.
@@ -92,7 +114,7 @@ class PointerTracker:
     recent = collections.deque(maxlen=config.window)
     first = None
     for frame in frames:
-      frame = resize(frame, *scaled_size(*frame.shape[:2], config.scale))
+      frame = resize(frame, *scaled_size(*frame.shape[:2], self.scale_for(*frame.shape[:2])))
       embedding = self.embedder(frame[None])[0]  # [h, w, D]
       if first is None:
         labels = first_labels_fn(*embedding.shape[:2])
@@ -103,20 +125,34 @@ class PointerTracker:
       memory = list(recent)
       if config.use_first and not any(m is first for m in memory):
         memory = [first] + memory
-      labels = self._copy(embedding, memory)
+      labels = self._copy(embedding, memory, first if config.use_first else None)
+      if gate and config.min_first_similarity > 0:
+        labels = labels_lib.gate_by_first_frame(labels, embedding, first[0], first[1],
+                                                config.min_first_similarity)
       if renormalize:
-        labels = labels_lib.renormalize(labels)
+        labels = labels_lib.renormalize(labels, config.renormalize_floor)
       recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
       yield labels
+
+  def scale_for(self, height: int, width: int) -> float:
+    """The resize factor of `height x width` frames: `scale`, capped by `max_short_side`."""
+    scale = self.config.scale
+    if self.config.max_short_side > 0:
+      scale = min(scale, self.config.max_short_side / min(height, width))
+    return scale
+
+  def processing_size(self, height: int, width: int):
+    """(height, width) at which frames of this size are embedded."""
+    return scaled_size(height, width, self.scale_for(height, width))
 
   def track_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
     object_ids = labels_lib.first_mask_objects(first_ids)
     height, width = first_ids.shape
-    scaled = scaled_size(height, width, self.config.scale)
+    scaled = self.processing_size(height, width)
     first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
     stream = self.propagate_grid(
         frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride),
-        renormalize=self.config.renormalize)
+        renormalize=self.config.renormalize, gate=True)
     for index, grid_labels in enumerate(stream):
       if index == 0:
         yield first_ids
@@ -126,7 +162,9 @@ class PointerTracker:
 
   def track_points(self, frames: Iterable[np.ndarray], first_points: np.ndarray) -> Iterator[Points]:
     first_points = np.asarray(first_points, np.float32)
-    scale = self.config.scale
+    frames = iter(frames)
+    first = next(frames)
+    scale = self.scale_for(*first.shape[:2])
     # Pixel centres map as (x + 0.5) * scale - 0.5.
     scaled_points = (first_points + 0.5) * scale - 0.5
     peaks = {}
@@ -136,7 +174,8 @@ class PointerTracker:
       peaks["value"] = heat[..., 1:].reshape(-1, len(first_points)).max(axis=0)
       return heat
 
-    for index, grid_labels in enumerate(self.propagate_grid(frames, first_labels)):
+    stream = self.propagate_grid(itertools.chain([first], frames), first_labels)
+    for index, grid_labels in enumerate(stream):
       if index == 0:
         yield first_points, np.ones(len(first_points), bool)
         continue

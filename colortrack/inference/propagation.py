@@ -62,7 +62,7 @@ def assemble_tiles(blocks, height: int, width: int, tile: int):
 
 
 def propagate_local(target, references, reference_labels, temperature, radius: int,
-                    top_k: int = 0, tile: int = 12):
+                    top_k: int = 0, tile: int = 12, global_keys=None, global_labels=None):
   """The pointer restricted to a (2 radius + 1)^2 window, on grids.
 
   target `[h, w, D]`, references `[F, h, w, D]`, reference_labels `[F, h, w, C]`.
@@ -70,6 +70,10 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
   processed in `tile x tile` blocks; a block meets only the reference cells
   within `radius` of it, so cost and memory grow with the window, not with
   the frame (at 480p with radius 12: ~4x fewer affinities than whole rows).
+  `global_keys` `[M, D]` / `global_labels` `[M, C]` (optional): candidates
+  every target cell may copy from wherever they are (the first frame's object
+  cells, so an object that left and came back elsewhere is found again); they
+  share the window's softmax (and its top-k).
   """
   target = tf.convert_to_tensor(target, tf.float32)
   references = tf.convert_to_tensor(references, tf.float32)
@@ -95,6 +99,10 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
         tf.abs(tf.reshape(q_rows, [-1, 1]) - k_rows[None]) <= radius,
         tf.abs(tf.reshape(q_cols, [-1, 1]) - k_cols[None]) <= radius)
     logits = tf.where(inside, logits, tf.constant(-1e9, tf.float32))
+    if global_keys is not None:
+      logits = tf.concat([logits, tf.matmul(queries, global_keys, transpose_b=True) /
+                          temperature], axis=1)
+      values = tf.concat([values, global_labels], axis=0)
     if top_k > 0:
       scores, indices = tf.math.top_k(logits, k=min(top_k, int(logits.shape[1])))
       block = tf.einsum("nk,nkc->nc", tf.nn.softmax(scores, axis=-1),

@@ -3,7 +3,7 @@
 Outputs in `output_dir`:
   masks/00000.png ...   palette PNGs (object ids as in the first mask)   [mask input]
   keypoints.json        per frame, per keypoint: x, y, visible           [keypoint input]
-  overlay.mp4           the video with the result drawn on it
+  overlay.mp4           the video with the result drawn on it (H.264: plays in browsers)
   colortrack_track.json which run wrote them; "status" is "complete" only once all are
                         written ("running" after a kill)
 A new run into the same folder first removes what the previous run listed
@@ -17,7 +17,7 @@ Coordinates are 0-based pixels, pixel (col c, row r) centred at (c, r).
 import itertools
 import json
 import os
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -27,6 +27,7 @@ from colortrack.data import masks as masks_lib
 from colortrack.data import video_io
 from colortrack.utils import files
 from colortrack.utils import progress as progress_lib
+from colortrack.utils import video_writer
 
 _POINT_COLORS = masks_lib.davis_palette()[1:]
 
@@ -59,47 +60,48 @@ def read_keypoints(path: str) -> np.ndarray:
 
 def draw_overlay(frame: np.ndarray, ids: Optional[np.ndarray] = None,
                  points: Optional[np.ndarray] = None,
-                 visible: Optional[np.ndarray] = None) -> np.ndarray:
-  """RGB frame with objects tinted in the DAVIS palette and keypoints as dots."""
+                 visible: Optional[np.ndarray] = None,
+                 frame_index: Optional[int] = None,
+                 object_ids: Optional[Sequence[int]] = None) -> np.ndarray:
+  """RGB frame with each object tinted and outlined in its DAVIS palette colour,
+  keypoints as dots, a legend of the object ids (or keypoint numbers) at the top
+  left, and the frame number at the bottom left."""
   out = frame.astype(np.float32)
+  palette = masks_lib.davis_palette()
   if ids is not None:
-    palette = masks_lib.davis_palette().astype(np.float32)
     tinted = ids > 0
-    out[tinted] = 0.45 * out[tinted] + 0.55 * palette[ids[tinted]]
-    edges = cv2.morphologyEx((ids > 0).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
-    out[edges > 0] = 255
+    out[tinted] = 0.5 * out[tinted] + 0.5 * palette[ids[tinted]].astype(np.float32)
+    for object_id in (object_ids if object_ids is not None else masks_lib.object_ids(ids)):
+      region = (ids == object_id).astype(np.uint8)
+      edge = cv2.morphologyEx(region, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+      # The outline: the object's own colour, lightened to stand out from its tint.
+      out[edge] = np.minimum(palette[object_id].astype(np.float32) * 0.6 + 110, 255)
   out = out.astype(np.uint8)
+  size = min(frame.shape[:2])
+  scale = max(0.35, size / 600)
+  thickness = max(1, int(round(scale * 2)))
   if points is not None:
-    radius = max(2, round(min(frame.shape[:2]) / 120))
+    radius = max(2, round(size / 120))
     for k, (x, y) in enumerate(points):
       if visible is None or visible[k]:
-        color = tuple(int(c) for c in _POINT_COLORS[k % len(_POINT_COLORS)])
-        cv2.circle(out, (int(round(x)), int(round(y))), radius, color, -1, cv2.LINE_AA)
+        colour = tuple(int(c) for c in _POINT_COLORS[k % len(_POINT_COLORS)])
+        cv2.circle(out, (int(round(x)), int(round(y))), radius, colour, -1, cv2.LINE_AA)
+  legend = []
+  if ids is not None:
+    legend = [(str(int(i)), palette[int(i)])
+              for i in (object_ids if object_ids is not None else masks_lib.object_ids(ids))]
+  elif points is not None:
+    legend = [(str(k), _POINT_COLORS[k % len(_POINT_COLORS)]) for k in range(len(points))]
+  box = int(round(14 * scale / 0.5))
+  for row, (label, colour) in enumerate(legend[:12]):
+    top = 4 + row * (box + 3)
+    cv2.rectangle(out, (4, top), (4 + box, top + box), tuple(int(c) for c in colour), -1)
+    cv2.putText(out, label, (8 + box, top + box - 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), thickness, cv2.LINE_AA)
+  if frame_index is not None:
+    cv2.putText(out, f"frame {frame_index}", (4, frame.shape[0] - 6), cv2.FONT_HERSHEY_SIMPLEX,
+                scale, (255, 255, 255), thickness, cv2.LINE_AA)
   return out
-
-
-class _OverlayWriter:
-  """mp4 written to a temp file and renamed on close, so no half video is left."""
-
-  def __init__(self, path: str, fps: float, width: int, height: int):
-    self.path = path
-    self.tmp_path = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp.mp4")
-    self.writer = cv2.VideoWriter(self.tmp_path, cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                  (width, height))
-    if not self.writer.isOpened():
-      raise TrackInputError(f"{path}: OpenCV cannot write mp4 video here")
-
-  def write(self, rgb: np.ndarray) -> None:
-    self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-
-  def close(self) -> None:
-    self.writer.release()
-    os.replace(self.tmp_path, self.path)
-
-  def abort(self) -> None:
-    self.writer.release()
-    if os.path.exists(self.tmp_path):
-      os.remove(self.tmp_path)
 
 
 RECORD_NAME = "colortrack_track.json"
@@ -175,8 +177,8 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
             "annotation": os.path.abspath(mask_path or keypoints_path)}
   record_path = os.path.join(output_dir, RECORD_NAME)
   files.write_json_atomic(record_path, record)
-  overlay = (_OverlayWriter(os.path.join(output_dir, OVERLAY_NAME), fps, width, height)
-             if write_overlay else None)
+  overlay = (video_writer.VideoWriter(os.path.join(output_dir, OVERLAY_NAME), fps, width,
+                                      height) if write_overlay else None)
   progress = progress_lib.Progress("track", total or None, unit="frames",
                                    **({"log_fn": log_fn} if log_fn else {}))
   frame_buffer = []  # trackers consume frame t, then yield its result: the overlay's frame
@@ -187,17 +189,22 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
       yield frame
 
   all_frames = remember(itertools.chain([first], frames))
-  summary = {"video": video_path, "frames": 0, "width": width, "height": height}
+  processed_h, processed_w = (tracker.processing_size(height, width)
+                              if hasattr(tracker, "processing_size") else (height, width))
+  at = f"processing {processed_w}x{processed_h}"
+  summary = {"video": video_path, "frames": 0, "width": width, "height": height,
+             "processed_width": processed_w, "processed_height": processed_h}
   try:
     if mask_path is not None:
       summary["objects"] = [int(i) for i in object_ids]
       for index, ids in enumerate(tracker.track_masks(all_frames, first_ids)):
         masks_lib.write_mask(os.path.join(output_dir, MASKS_DIR, f"{index:05d}.png"), ids)
         if overlay:
-          overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids))
+          overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids, frame_index=index,
+                                     object_ids=object_ids))
         frame_buffer.clear()
         summary["frames"] += 1
-        progress.update(1)
+        progress.update(1, extra=at)
     else:
       results = []
       for index, (frame_points, visible) in enumerate(
@@ -206,10 +213,11 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
             {"x": float(x), "y": float(y), "visible": bool(v)}
             for (x, y), v in zip(frame_points, visible)]})
         if overlay:
-          overlay.write(draw_overlay(frame_buffer.pop(0), points=frame_points, visible=visible))
+          overlay.write(draw_overlay(frame_buffer.pop(0), points=frame_points,
+                                     visible=visible, frame_index=index))
         frame_buffer.clear()
         summary["frames"] += 1
-        progress.update(1)
+        progress.update(1, extra=at)
       files.write_json_atomic(os.path.join(output_dir, KEYPOINTS_NAME),
                               {"num_keypoints": int(len(points)), "frames": results})
       summary["keypoints"] = int(len(points))
@@ -224,5 +232,5 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
   record.update(status="complete", frames=summary["frames"], method=tracker.name,
                 model=getattr(getattr(tracker, "embedder", None), "path", None))
   files.write_json_atomic(record_path, record)
-  progress.update(0, force=True)
+  progress.update(0, extra=at, force=True)
   return summary

@@ -41,8 +41,13 @@ class TrackingSettings:
   temperature: the pointer's softmax temperature; top_k (0: all) and radius
   (grid cells; 0: global) restrict each location's candidates; hard: one-hot
   labels enter the memory; renormalize: masks rescaled to [0, 1] per object
-  and frame; features: "embedding" or "encoder" (training workdirs); scale:
-  frames resized by this before embedding.
+  and frame, each stretched by at most 1 / renormalize_floor; first_global:
+  the first frame's object cells are candidates everywhere (with a radius);
+  min_first_similarity: masks keep object k only where a cell resembles a
+  first-frame cell of k that much (0: off);
+  features: "embedding" or "encoder" (training workdirs); scale: frames
+  resized by this before embedding, and to at most max_short_side pixels on
+  their short side (0: no limit).
   """
   memory: str
   window: int
@@ -52,8 +57,12 @@ class TrackingSettings:
   radius: int
   hard: bool
   renormalize: bool
+  renormalize_floor: float
+  first_global: bool
+  min_first_similarity: float
   features: str
   scale: float
+  max_short_side: int
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -63,7 +72,9 @@ class TrackingSettings:
     return pointer.PropagationConfig(
         window=self.window, use_first=self.use_first, temperature=self.temperature,
         top_k=self.top_k, radius=self.radius, hard=self.hard, scale=self.scale,
-        renormalize=self.renormalize)
+        max_short_side=self.max_short_side,
+        renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
+        first_global=self.first_global, min_first_similarity=self.min_first_similarity)
 
   def as_dict(self) -> dict:
     return dataclasses.asdict(self)

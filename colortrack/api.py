@@ -1,0 +1,76 @@
+"""Tracking from Python: frames you hold in memory in, masks or keypoints out, as numpy.
+
+    import colortrack
+    tracker = colortrack.load_tracker()                # the shipped default model
+    masks = tracker.track_masks(frames, first_mask)    # [T, H, W, 3] uint8, [H, W] ids
+    points, visible = tracker.track_points(frames, first_points)   # [K, 2] x, y
+
+`load_tracker(model=...)` takes any SavedModel from `train.export` or a training
+workdir; `method="flow"` / `"identity"` gives the baselines; keyword settings
+(`radius=8`, `max_short_side=0`, ...; `colortrack.inference.trackers.TrackingSettings`)
+override the model's test-time defaults, as the binaries' flags do.
+Coordinates: 0-based pixels, pixel (column c, row r) centred at (c, r).
+"""
+
+from typing import Optional, Tuple
+
+import numpy as np
+
+from colortrack import errors
+from colortrack import pretrained
+
+
+class Tracker:
+  """A loaded tracker; every call tracks one video from its first frame's annotation."""
+
+  def __init__(self, tracker):
+    self._tracker = tracker
+
+  @property
+  def description(self) -> str:
+    embedder = getattr(self._tracker, "embedder", None)
+    return f"{self._tracker.name} ({embedder.description})" if embedder else self._tracker.name
+
+  @staticmethod
+  def _check_frames(frames) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 1:
+      raise errors.UserError(f"frames must be uint8 RGB [T, H, W, 3], got shape "
+                             f"{list(frames.shape)}")
+    if frames.dtype != np.uint8:
+      raise errors.UserError(f"frames must be uint8 RGB (0-255), got {frames.dtype}")
+    return frames
+
+  def track_masks(self, frames, first_mask) -> np.ndarray:
+    """frames uint8 `[T, H, W, 3]`, first_mask `[H, W]` object ids (0 background)
+    -> ids uint8 `[T, H, W]` (frame 0 is `first_mask`)."""
+    frames = self._check_frames(frames)
+    first_mask = np.asarray(first_mask)
+    if first_mask.shape != frames.shape[1:3]:
+      raise errors.UserError(f"first_mask is {list(first_mask.shape)}, frames are "
+                             f"{list(frames.shape[1:3])}")
+    if first_mask.min() < 0 or first_mask.max() > 254:
+      raise errors.UserError("first_mask ids must be 0 (background) to 254")
+    first_mask = first_mask.astype(np.uint8)
+    if not np.any((first_mask > 0) & (first_mask < 255)):
+      raise errors.UserError("first_mask has no object (every pixel is 0)")
+    return np.stack(list(self._tracker.track_masks(iter(frames), first_mask)))
+
+  def track_points(self, frames, first_points) -> Tuple[np.ndarray, np.ndarray]:
+    """frames uint8 `[T, H, W, 3]`, first_points `[K, 2]` (x, y)
+    -> points float32 `[T, K, 2]`, visible bool `[T, K]`."""
+    frames = self._check_frames(frames)
+    first_points = np.asarray(first_points, np.float32).reshape(-1, 2)
+    if not len(first_points) or not np.all(np.isfinite(first_points)):
+      raise errors.UserError("first_points must be a non-empty [K, 2] array of finite x, y")
+    results = list(self._tracker.track_points(iter(frames), first_points))
+    return (np.stack([p for p, _ in results]).astype(np.float32),
+            np.stack([v for _, v in results]))
+
+
+def load_tracker(model: Optional[str] = None, method: str = "model",
+                 bfloat16: bool = False, **settings) -> Tracker:
+  """The shipped tracker, a SavedModel / training workdir (`model`), or a baseline."""
+  from colortrack.inference import trackers  # pylint: disable=g-import-not-at-top
+  return Tracker(trackers.make_tracker(method, model or pretrained.DEFAULT_MODEL, settings,
+                                       bfloat16=bfloat16))
