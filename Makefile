@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo_out
 
-.PHONY: demo test benchmarks clean
+.PHONY: demo test test-fast benchmarks clean
 
 $(VENV)/installed.stamp: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 	touch $@
 
 test: $(VENV)/installed.stamp
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
+
+# The edit loop: everything but the end-to-end runs of binaries in new processes.
+test-fast: $(VENV)/installed.stamp
+	$(PY) -m pytest -q -rs -m "not slow" tests
 
 # The main job on the embedded default (synthetic video, no download):
 # video -> codebook -> TFRecords -> strips -> brief training -> SavedModel; then

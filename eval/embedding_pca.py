@@ -12,9 +12,9 @@ import numpy as np
 from absl import flags
 from absl import logging
 
-from colortrack.cli import tracking_flags
 from colortrack import errors
 from colortrack.cli import app as cli_app
+from colortrack.cli import tracking_flags
 from colortrack.evaluation import analysis
 from colortrack.inference import embedder
 from colortrack.utils import files

@@ -10,6 +10,13 @@ from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-posit
 flags.FLAGS.mark_as_parsed()
 
 
+def pytest_configure(config):
+  # Class fixtures (testing_utils.make_temp_dir) and absltest's create_tempdir write
+  # under pytest's own temp dir, which pytest prunes, instead of leaving folders in /tmp.
+  base = config._tmp_path_factory.getbasetemp()  # pylint: disable=protected-access
+  os.environ["TEST_TMPDIR"] = str(base)
+
+
 def pytest_collection_modifyitems(items):
   # tf.test.TestCase defines a deprecated `test_session` context manager that
   # pytest collects and reports as skipped; it is not a test.

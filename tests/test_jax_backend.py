@@ -21,6 +21,8 @@ from colortrack.inference import trackers
 from colortrack.training import trainer
 from tests import testing_utils
 
+pytestmark = pytest.mark.slow
+
 EMBED_SCRIPT = """
 import sys, numpy as np
 from keras import ops

@@ -261,6 +261,7 @@ def test_write_error_is_fatal_for_the_shard_not_a_bad_video(tiny_videos, tmp_pat
       os.path.join(output, "clips-00000-of-00001.tfrecord")) > 0
 
 
+@pytest.mark.slow
 def test_full_tmpfs_then_resume_on_a_bigger_disk(tiny_videos, tmp_path):
   videos, codebook = tiny_videos
   with small_tmpfs(str(tmp_path / "small"), size="64k") as small:
@@ -353,6 +354,7 @@ def test_track_into_an_earlier_run_leaves_no_stale_masks(tmp_path):
   assert (foreign / "masks" / "00000.png").read_bytes() == b"user's file"
 
 
+@pytest.mark.slow
 def test_build_workers_die_with_their_parent(tiny_videos, tmp_path):
   videos, codebook = tiny_videos
   process = subprocess.Popen(
@@ -554,6 +556,7 @@ def test_flow_keeps_every_one_of_many_objects():
   np.testing.assert_array_equal(last, ids)
 
 
+@pytest.mark.slow
 def test_binaries_print_one_line_not_a_traceback(workdir, tiny_davis, tmp_path):
   (tmp_path / "notes.txt").write_text("precious")
   cases = [

@@ -13,6 +13,8 @@ from colortrack.evaluation import davis
 from colortrack.evaluation import report
 from colortrack.inference import trackers
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium; .ci/run does)")

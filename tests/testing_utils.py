@@ -47,6 +47,7 @@ def hue_codebook(num_clusters: int = 8) -> codebook_lib.Codebook:
 
 
 def make_temp_dir(name: str) -> str:
-  """A fresh folder for class-level fixtures (absltest's temp dirs are per test)."""
+  """A fresh folder for class-level fixtures, inside pytest's temp dir for this run
+  (conftest sets TEST_TMPDIR; pytest keeps the last few runs' and removes older ones)."""
   import tempfile  # pylint: disable=g-import-not-at-top
-  return tempfile.mkdtemp(prefix=f"colortrack_{name}_")
+  return tempfile.mkdtemp(prefix=f"colortrack_{name}_", dir=os.environ.get("TEST_TMPDIR"))

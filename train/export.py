@@ -17,8 +17,8 @@ other files, a training workdir or a file is refused, never deleted.
 from absl import flags
 from absl import logging
 
-from colortrack import serving
-from colortrack.cli import app as cli_app
+from colortrack.cli import app as cli_app  # first: keeps TensorFlow's load banners quiet
+from colortrack import serving  # pylint: disable=g-bad-import-order
 from colortrack.training import trainer
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json + checkpoints).")

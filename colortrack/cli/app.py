@@ -9,20 +9,12 @@
 then calls `main`; an `errors.UserError` raised anywhere below (bad file, bad
 setting, unwritable output) is logged as its one-line message with exit status 1.
 
-Binaries print their own progress and results; libraries stay quiet. Importing
-this module (binaries import it before the library) silences what TensorFlow
-prints while it loads (oneDNN and absl::InitializeLog banners, tensorflow-io's
-plug-in warnings) and its C++ and Python logs below errors.
-`--library_logs` brings all of it back.
+Binaries print their own progress and results; libraries stay quiet
+(`colortrack.cli.quiet`, in effect once any `colortrack.cli` module is
+imported; `--library_logs` brings their output back).
 """
 
-import contextlib
-import importlib.abc
-import importlib.machinery
-import logging as python_logging
-import os
 import sys
-import warnings
 from typing import Callable, List
 
 from absl import app
@@ -30,59 +22,6 @@ from absl import flags
 from absl import logging
 
 from colortrack import errors
-
-LIBRARY_LOGS = flags.DEFINE_bool("library_logs", False, "Show the libraries' own logs "
-                                 "(TensorFlow's banners and info lines), hidden by default.")
-_QUIET_MODULES = ("tensorflow", "tensorflow_io")
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-  """File descriptor 2 to /dev/null (C++ code writes there directly), then restored."""
-  sys.stderr.flush()
-  saved = os.dup(2)
-  devnull = os.open(os.devnull, os.O_WRONLY)
-  os.dup2(devnull, 2)
-  os.close(devnull)
-  try:
-    yield
-  finally:
-    sys.stderr.flush()
-    os.dup2(saved, 2)
-    os.close(saved)
-
-
-class _QuietImporter(importlib.abc.MetaPathFinder):
-  """Imports TensorFlow and tensorflow-io with stderr silenced (an exception still shows)."""
-
-  def find_spec(self, fullname, path, target=None):
-    if fullname not in _QUIET_MODULES:
-      return None
-    spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-    if spec is None or spec.loader is None:
-      return None
-    exec_module = spec.loader.exec_module
-
-    def quiet_exec_module(module):
-      with _stderr_silenced():
-        exec_module(module)
-
-    spec.loader.exec_module = quiet_exec_module
-    return spec
-
-
-def _quiet_libraries() -> None:
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-  if not any(m in sys.modules for m in _QUIET_MODULES):
-    sys.meta_path.insert(0, _QuietImporter())
-  warnings.filterwarnings("ignore", module="tensorflow_io")
-  warnings.filterwarnings("ignore", category=DeprecationWarning)
-  for name in ("tensorflow", "jax._src.xla_bridge", "absl.testing"):
-    python_logging.getLogger(name).setLevel(python_logging.ERROR)
-
-
-if "--library_logs" not in sys.argv and "--library_logs=true" not in sys.argv:
-  _quiet_libraries()
 
 
 def _flag_error(message: str) -> None:
@@ -117,4 +56,10 @@ def run(main: Callable[[List[str]], None]) -> None:
       logging.error("%s", errors.first_line(e))
       sys.exit(1)
 
+  module = getattr(main, "__module__", "__main__")
+  if module != "__main__":
+    # A console script: absl's --helpshort lists the flags of sys.argv[0], here the
+    # generated wrapper; make the binary's own (and adopted) flags that script's.
+    for flag in flags.FLAGS.get_key_flags_for_module(module):
+      flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   app.run(guarded, flags_parser=parse_flags)

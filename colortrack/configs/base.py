@@ -42,6 +42,9 @@ def get_base_config() -> ml_collections.ConfigDict:
   # at tracking time); 3 mixes neighbouring frames as the paper's head does.
   config.model.head_temporal_kernel = 1
   config.model.embed_dim = 64
+  # x, y channels before the head (the paper's design). MAST's network has none:
+  # with them, a copy from the same position is free, and the encoder need not learn.
+  config.model.coordinates = True
   config.model.temperature = 1.0  # training temperature of the pointer
   # Cosine affinity (L2-normalized embeddings); the paper: raw dot products.
   config.model.normalize_embeddings = False

@@ -32,6 +32,7 @@ def get_config(arg: str = ""):
   # Raw dot products scaled by 1 / sqrt(embed_dim), as the reimplementation that made
   # MAST train on current PyTorch does (the `cpu` variant uses cosine at T 0.05 instead).
   config.model.temperature = config.inference.temperature = 8.0
+  config.model.coordinates = False  # as MAST's network (configs/base.py says why)
   mast_variants.apply(config, arg)
   if "cpu" in (arg or ""):
     config.train.num_steps = 2000  # about 36 minutes at ~1.1 s/step here

@@ -17,7 +17,8 @@ class Colorizer(keras.Model):
   Input: gray `[B, T, H, W, 1]` in [-1, 1] (Lab L / 50 - 1). Output: embeddings
   `[B, T, h, w, embed_dim]` with h = ceil(H / output_stride), w likewise; cell
   (i, j) covers pixels [i*s, (i+1)*s) x [j*s, (j+1)*s), s = output_stride.
-  ResNet features of each frame get x, y coordinate channels, then the 3D head.
+  ResNet features of each frame get x, y coordinate channels (unless
+  `coordinates=False`, as MAST's network), then the 3D head.
   With `normalize_embeddings`, embeddings are L2-normalized, so the pointer's
   affinity is a cosine similarity and `temperature` alone sets its sharpness
   (the paper uses raw dot products; cosine + a small temperature learns much
@@ -28,8 +29,10 @@ class Colorizer(keras.Model):
                encoder_blocks: Sequence[int] = (2, 2, 2, 2), output_stride: int = 8,
                head_width: int = 256, head_dilations: Sequence[int] = (1, 2, 4, 8),
                head_temporal_kernel: int = 1, embed_dim: int = 64, temperature: float = 1.0,
-               chunk_size: int = 1024, normalize_embeddings: bool = False, **kwargs):
+               chunk_size: int = 1024, normalize_embeddings: bool = False,
+               coordinates: bool = True, **kwargs):
     super().__init__(**kwargs)
+    self.use_coordinates = coordinates
     self.normalize_embeddings = normalize_embeddings
     self.encoder_widths = tuple(encoder_widths)
     self.encoder_blocks = tuple(encoder_blocks)
@@ -65,7 +68,10 @@ class Colorizer(keras.Model):
                                   features.shape[-1]))
 
   def call(self, gray, training=False):
-    embeddings = self.head(self.coordinates(self._stage4(gray, training)), training=training)
+    features = self._stage4(gray, training)
+    if self.use_coordinates:
+      features = self.coordinates(features)
+    embeddings = self.head(features, training=training)
     return _l2_normalize(embeddings) if self.normalize_embeddings else embeddings
 
   def encoder_features(self, inputs):
@@ -83,7 +89,8 @@ class Colorizer(keras.Model):
                   head_dilations=self.head_dilations,
                   head_temporal_kernel=self.head_temporal_kernel, embed_dim=self.embed_dim,
                   temperature=self.temperature, chunk_size=self.chunk_size,
-                  normalize_embeddings=self.normalize_embeddings)
+                  normalize_embeddings=self.normalize_embeddings,
+                  coordinates=self.use_coordinates)
     return config
 
 
@@ -101,7 +108,8 @@ def build_colorizer(model_config: ml_collections.ConfigDict, clip_len: int,
       head_temporal_kernel=model_config.head_temporal_kernel,
       embed_dim=model_config.embed_dim, temperature=model_config.temperature,
       chunk_size=model_config.chunk_size,
-      normalize_embeddings=model_config.normalize_embeddings, name="colorizer")
+      normalize_embeddings=model_config.normalize_embeddings,
+      coordinates=model_config.get("coordinates", True), name="colorizer")
   model(ops.zeros((1, clip_len, image_size, image_size, channels)))
   return model
 

@@ -267,6 +267,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   schedule = learning_rate_schedule(config.train)
   previous_policy = keras.mixed_precision.global_policy()
   keras.mixed_precision.set_global_policy(config.runtime.get("dtype_policy", "float32"))
+  # The same seed, the same initial weights: a run at learning rate 0 is the exact
+  # random initialisation of a run it is compared with.
+  keras.utils.set_random_seed(config.train.seed)
   try:
     with runner.scope():
       model = build_model_from_config(config)

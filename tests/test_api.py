@@ -1,0 +1,47 @@
+"""The Python API: arrays in, arrays out, one-line errors for bad arrays."""
+
+import numpy as np
+import pytest
+
+import colortrack
+from colortrack import errors
+from colortrack.data import synthetic
+
+
+@pytest.fixture(scope="module")
+def video():
+  return synthetic.generate_video(0, num_frames=5, height=48, width=64)
+
+
+@pytest.fixture(scope="module")
+def tracker():
+  return colortrack.load_tracker()  # the shipped default model
+
+
+def test_masks_from_the_shipped_model(tracker, video):
+  masks = tracker.track_masks(video.frames, video.masks[0])
+  assert masks.shape == (5, 48, 64) and masks.dtype == np.uint8
+  np.testing.assert_array_equal(masks[0], video.masks[0])
+  assert set(np.unique(masks)) <= set(np.unique(video.masks[0]))
+  assert "vondrick_cpu" in tracker.description
+
+
+def test_points_and_baselines(tracker, video):
+  points, visible = tracker.track_points(video.frames, video.keypoints[0])
+  assert points.shape == (5, len(video.keypoints[0]), 2) and visible.shape == points.shape[:2]
+  np.testing.assert_allclose(points[0], video.keypoints[0])
+  identity = colortrack.load_tracker(method="identity")
+  np.testing.assert_array_equal(identity.track_masks(video.frames, video.masks[0])[-1],
+                                video.masks[0])
+
+
+def test_bad_arrays_are_one_line_errors(tracker, video):
+  cases = [((video.frames[..., 0], video.masks[0]), "uint8 RGB \\[T, H, W, 3\\]"),
+           ((video.frames.astype(np.float32), video.masks[0]), "got float32"),
+           ((video.frames, video.masks[0][:10]), "first_mask is \\[10, 64\\]"),
+           ((video.frames, np.zeros_like(video.masks[0])), "no object")]
+  for args, message in cases:
+    with pytest.raises(errors.UserError, match=message):
+      tracker.track_masks(*args)
+  with pytest.raises(errors.UserError, match="finite"):
+    tracker.track_points(video.frames, [[1.0, np.nan]])
