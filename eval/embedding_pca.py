@@ -17,6 +17,7 @@ from colortrack.cli import app as cli_app
 from colortrack.cli import tracking_flags
 from colortrack.evaluation import analysis
 from colortrack.inference import embedder
+from colortrack.utils import annotate
 from colortrack.utils import files
 
 # The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
@@ -38,7 +39,10 @@ def main(argv):
   picture = analysis.pca_image(model(rgb[None])[0])
   height, width = rgb.shape[:2]
   up = np.repeat(np.repeat(picture, model.stride, 0), model.stride, 1)[:height, :width]
-  panel = np.concatenate([rgb, up], axis=1)
+  panel = annotate.with_caption(
+      np.concatenate([rgb, up], axis=1),
+      f"left: the frame; right: the first 3 principal components of its {picture.shape[1]}x"
+      f"{picture.shape[0]} embedding grid as RGB (similar colour = similar features)")
   with files.atomic_output(_OUTPUT.value) as tmp_path:
     ok, buffer = cv2.imencode(".png", cv2.cvtColor(panel, cv2.COLOR_RGB2BGR))
     with open(tmp_path, "wb") as f:

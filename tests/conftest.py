@@ -4,12 +4,14 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # absltest helpers (create_tempdir, ...) read flags; under pytest nobody parses them.
 flags.FLAGS.mark_as_parsed()
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's tmpdir plugin has set up its factory
 def pytest_configure(config):
   # Class fixtures (testing_utils.make_temp_dir) and absltest's create_tempdir write
   # under pytest's own temp dir, which pytest prunes, instead of leaving folders in /tmp.
@@ -21,9 +23,6 @@ def pytest_collection_modifyitems(items):
   # tf.test.TestCase defines a deprecated `test_session` context manager that
   # pytest collects and reports as skipped; it is not a test.
   items[:] = [item for item in items if item.name != "test_session"]
-
-
-import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position,wrong-import-order
 
 
 @pytest.fixture(scope="session")

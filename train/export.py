@@ -33,7 +33,8 @@ def main(argv):
   serving.check_export_dir(_EXPORT_DIR.value)
   config = serving.with_inference_defaults(trainer.load_config(_WORKDIR.value),
                                            _INFERENCE.value)
-  model = trainer.restore_model(_WORKDIR.value)
+  model = trainer.restore_model(_WORKDIR.value,
+                                output_stride=config.inference.get("output_stride") or None)
   _, max_diff = serving.export(model, _EXPORT_DIR.value, config)
   size_mb = serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20
   logging.info("exported %s (%.1f MiB); reloaded embed == Keras model (max |diff| %.2g)",

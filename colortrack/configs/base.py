@@ -93,6 +93,10 @@ def get_base_config() -> ml_collections.ConfigDict:
   # results come back at the video's own size. The models are trained and tuned at
   # 480p (the DAVIS protocol): HD frames would cost time, not accuracy.
   config.inference.max_short_side = 480
+  # The encoder's output stride at test time (0: as trained). 4 for a model trained at
+  # 8 dilates the later stages instead: a finer grid with the same weights; radius and
+  # the other window sizes count cells of that grid.
+  config.inference.output_stride = 0
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas

@@ -9,18 +9,21 @@ from colortrack.data import codebook as codebook_lib
 from colortrack.data import color
 from colortrack.data import pipeline
 from colortrack.data import schema
+from colortrack.utils import annotate
 from colortrack.utils import files
 
 
 def clip_strip(lightness: np.ndarray, codes: np.ndarray, rgb: np.ndarray,
                codebook: codebook_lib.Codebook) -> np.ndarray:
-  """Rows: gray input, colours rebuilt from the codes, the stored RGB. uint8 [3H, TW, 3]."""
+  """Rows: gray input, colours rebuilt from the codes, the stored RGB, each labelled at its
+  left. uint8 `[3H, L + TW, 3]` (L: the label column)."""
   gray = np.repeat(np.round(lightness / 100.0 * 255.0).astype(np.uint8), 3, axis=-1)
   lab = np.concatenate([lightness, codebook.dequantize(codes)], axis=-1)
   quantized = color.lab_to_rgb_uint8(lab)
   original = np.round(rgb * 255.0).astype(np.uint8)
   rows = [np.concatenate(list(x), axis=1) for x in (gray, quantized, original)]
-  return np.concatenate(rows, axis=0)
+  return annotate.with_row_labels(np.concatenate(rows, axis=0),
+                                  ["gray input", "from codes", "stored RGB"])
 
 
 def write_strips(file_pattern: str, output_dir: str, num_clips: int = 4) -> List[str]:

@@ -73,25 +73,32 @@ def _load_savedmodel(path: str) -> Embedder:
                   savedmodel_fingerprint(path))
 
 
-def load(path: str, bfloat16: bool = False, features: Optional[str] = None) -> Embedder:
+def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
+         output_stride: Optional[int] = None) -> Embedder:
   """Loads `path`: a SavedModel from train.export, or a workdir of train.train.
 
   `bfloat16` (workdirs only) computes the network in bfloat16 with float32
   weights: about 2x faster on CPUs with AVX512_BF16, embeddings slightly less
   precise. A SavedModel runs in the precision it was exported with.
   `features` (workdirs only) overrides the config's `inference.features`; a
-  SavedModel returns the features it was exported with.
+  SavedModel returns the features it was exported with. `output_stride`
+  (workdirs; 0 or None: the model's) runs the encoder at another output stride
+  with the same weights; a SavedModel has the stride it was exported with.
   """
   if not path or not os.path.exists(path):
     raise ModelLoadError(f"{path}: model not found (a SavedModel folder or a training workdir)")
   if os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb")):
-    return _load_savedmodel(path)
+    embedder = _load_savedmodel(path)
+    if output_stride and output_stride != embedder.stride:
+      raise ModelLoadError(f"{path}: exported at output stride {embedder.stride}; export the "
+                           f"workdir with --inference=output_stride={output_stride} instead")
+    return embedder
   if os.path.isdir(path) and os.path.isdir(os.path.join(path, "variables")):
     raise ModelLoadError(f"{path}: SavedModel folder without saved_model.pb")
   from colortrack.training import trainer  # pylint: disable=g-import-not-at-top
   try:
     config = trainer.load_config(path)
-    model = trainer.restore_model(path, "mixed_bfloat16" if bfloat16 else None)
+    model = trainer.restore_model(path, "mixed_bfloat16" if bfloat16 else None, output_stride)
   except trainer.TrainingError as e:
     raise ModelLoadError(str(e)) from e
   latest = trainer.latest_checkpoint(path)

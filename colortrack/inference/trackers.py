@@ -47,7 +47,8 @@ class TrackingSettings:
   first-frame cell of k that much (0: off);
   features: "embedding" or "encoder" (training workdirs); scale: frames
   resized by this before embedding, and to at most max_short_side pixels on
-  their short side (0: no limit).
+  their short side (0: no limit); output_stride: the encoder's stride at test
+  time (0: as trained; 4 for a model trained at 8: a finer grid, same weights).
   """
   memory: str
   window: int
@@ -63,6 +64,7 @@ class TrackingSettings:
   features: str
   scale: float
   max_short_side: int
+  output_stride: int
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -114,7 +116,8 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
     raise errors.UserError(f"unknown method {method!r}: use one of {METHODS}")
   from colortrack.inference import embedder as embedder_lib  # pylint: disable=g-import-not-at-top
   embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
-                               features=(overrides or {}).get("features"))
+                               features=(overrides or {}).get("features"),
+                               output_stride=(overrides or {}).get("output_stride"))
   return learned_tracker(embedder, settings(embedder.config, overrides))
 
 

@@ -135,13 +135,19 @@ def latest_checkpoint(workdir: str) -> Optional[str]:
   return checkpoints.latest(workdir)
 
 
-def restore_model(workdir: str, dtype_policy: Optional[str] = None) -> colorizer.Colorizer:
+def restore_model(workdir: str, dtype_policy: Optional[str] = None,
+                  output_stride: Optional[int] = None) -> colorizer.Colorizer:
   """The model of a training workdir with its latest checkpoint's weights (either format).
 
   `dtype_policy` (e.g. "mixed_bfloat16") builds the layers with that Keras
   policy; weights stay float32, so the same checkpoint restores.
+  `output_stride` (e.g. 4 for a model trained at 8) builds the encoder with more
+  dilation instead of striding: the same weights on a finer feature grid
+  (a test-time option; the weights' shapes do not depend on it).
   """
   config = load_config(workdir)
+  if output_stride and output_stride != config.model.output_stride:
+    config.model.output_stride = int(output_stride)
   previous = keras.mixed_precision.global_policy()
   if dtype_policy:
     keras.mixed_precision.set_global_policy(dtype_policy)
