@@ -13,17 +13,19 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
+# One worker process per CPU (at most 4): most tests wait on binaries in new processes.
 test: $(VENV)/installed.stamp
-	$(PY) -m pytest -q -rs tests
+	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 tests
 
 # The edit loop: everything but the end-to-end runs of binaries in new processes.
 test-fast: $(VENV)/installed.stamp
-	$(PY) -m pytest -q -rs -m "not slow" tests
+	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 -m "not slow" tests
 
 # The main job on the embedded default (synthetic video, no download):
 # video -> codebook -> TFRecords -> strips -> brief training -> SavedModel; then
 # the shipped trained tracker (colortrack/pretrained/) tracks a video with an
-# overlay, and J&F of it, the briefly trained model, identity and flow.
+# overlay, and J&F of it, the briefly trained model, identity and flow, with a
+# page comparing them (demo_out/compare/index.html: open it in a browser).
 DEMO_SEQUENCES = synthetic_000,synthetic_001,synthetic_002
 demo: $(VENV)/installed.stamp
 	$(PY) -m data_prep.make_synthetic --output_dir=$(DEMO_DIR)/synthetic --num_videos=8
@@ -33,7 +35,7 @@ demo: $(VENV)/installed.stamp
 	    --codebook=$(DEMO_DIR)/codebook.npz --output_dir=$(DEMO_DIR)/clips --size=128
 	$(PY) -m data_prep.inspect_tfrecords --input='$(DEMO_DIR)/clips/*.tfrecord' \
 	    --output_dir=$(DEMO_DIR)/inspect
-	$(PY) -m train.train --config=colortrack/configs/tiny.py --workdir=$(DEMO_DIR)/train \
+	$(PY) -m train.train --config=tiny --workdir=$(DEMO_DIR)/train \
 	    --config.data.train_pattern='$(DEMO_DIR)/clips/*.tfrecord' --config.train.num_steps=300 \
 	    --config.train.log_every=50
 	$(PY) -m train.export --workdir=$(DEMO_DIR)/train --export_dir=$(DEMO_DIR)/savedmodel
@@ -51,8 +53,10 @@ demo: $(VENV)/installed.stamp
 	done
 	$(PY) -m eval.summarize \
 	    --results_dirs=$(DEMO_DIR)/davis_trained,$(DEMO_DIR)/davis_tiny,$(DEMO_DIR)/davis_identity,$(DEMO_DIR)/davis_flow \
-	    --names=trained,tiny-300-steps,identity,flow
+	    --names=trained,tiny-300-steps,identity,flow --davis_root=$(DEMO_DIR)/synthetic/davis \
+	    --plot_dir=$(DEMO_DIR)/compare
 	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4, tracked by colortrack/pretrained/vondrick_cpu"
+	@echo "demo: the four trackers side by side: $(DEMO_DIR)/compare/index.html (open in a browser)"
 	@echo "demo: TensorBoard of the brief training: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
 
 clean:

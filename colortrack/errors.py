@@ -15,6 +15,10 @@ class OutputError(UserError):
   """An output path cannot be written (a file where a folder is needed, read-only, ...)."""
 
 
+class TrainingError(UserError):
+  """A training run cannot start or go on (missing data, incompatible workdir, unreadable shard)."""
+
+
 def first_line(error: BaseException) -> str:
   """A library exception's message reduced to one line (for wrapping foreign errors)."""
   text = str(error).strip() or type(error).__name__

@@ -108,18 +108,30 @@ def tracking_features(config) -> str:
 def with_inference_defaults(config, assignments: Sequence[str]):
   """A copy of `config` whose `inference` section has `KEY=VALUE` assignments applied.
 
-  Values are parsed by the type of the base config's default (bool: true/false);
-  tuple-valued keys are not settable this way. Unknown keys raise UserError.
+  KEY is a key of the base config's `inference` section, or `keypoints.KEY` for
+  the settings used for keypoints only. Values are parsed by the type of the
+  base config's default (bool: true/false); tuple-valued keys are not settable
+  this way. Unknown keys raise UserError.
   """
   from colortrack.configs import base  # pylint: disable=g-import-not-at-top
-  defaults = base.get_base_config().inference
+  base_config = base.get_base_config()
   config = ml_collections.ConfigDict(config.to_dict())
+  if "keypoints" not in config.inference:
+    config.inference.keypoints = base_config.inference.keypoints.to_dict()
   for assignment in assignments:
     key, sep, text = assignment.partition("=")
-    if not sep or key not in defaults or isinstance(defaults[key], (tuple, list)):
-      settable = sorted(k for k, v in defaults.items() if not isinstance(v, (tuple, list)))
+    section, name = (("keypoints", key.split(".", 1)[1]) if key.startswith("keypoints.")
+                     else (None, key))
+    defaults = base_config.inference.keypoints if section else base_config.inference
+    known = name in defaults and not isinstance(defaults[name], (tuple, list, dict,
+                                                                 ml_collections.ConfigDict))
+    if not sep or not known:
+      settable = sorted(k for k, v in base_config.inference.items()
+                        if not isinstance(v, (tuple, list, ml_collections.ConfigDict)))
+      settable += [f"keypoints.{k}" for k in base_config.inference.keypoints]
       raise errors.UserError(f"{assignment!r}: expected KEY=VALUE with KEY one of {settable}")
-    kind = type(defaults[key])
+    default = defaults[name]
+    kind = type(default) if default is not None else defaults.get_type(name)
     if kind is bool:
       if text.lower() not in ("true", "false"):
         raise errors.UserError(f"{assignment!r}: {key} takes true or false")
@@ -130,7 +142,10 @@ def with_inference_defaults(config, assignments: Sequence[str]):
       except ValueError as e:
         raise errors.UserError(
             f"{assignment!r}: {key} takes a value of type {kind.__name__}") from e
-    config.inference[key] = value
+    if section:
+      config.inference.keypoints[name] = value
+    else:
+      config.inference[name] = value
   return config
 
 
@@ -248,6 +263,29 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None):
     shutil.rmtree(tmp_dir, ignore_errors=True)
     raise
   return module, max_diff
+
+
+def retune(export_dir: str, assignments: Sequence[str]):
+  """Stores new test-time defaults in the colortrack export at `export_dir`; returns its config.
+
+  `assignments` are `KEY=VALUE` as in `with_inference_defaults`. Only
+  CONFIG_NAME is rewritten (atomically); the weights and any other files in the
+  folder (a model card) are left as they are.
+  """
+  path = os.path.join(export_dir, CONFIG_NAME)
+  if not (os.path.isfile(os.path.join(export_dir, "saved_model.pb")) and os.path.isfile(path)):
+    raise ExportError(f"{export_dir}: not a colortrack export (needs saved_model.pb and "
+                      f"{CONFIG_NAME})")
+  try:
+    config = ml_collections.ConfigDict(files.read_json(path))
+  except ValueError as e:
+    raise ExportError(f"{path}: unreadable ({errors.first_line(e)})") from e
+  config = with_inference_defaults(config, assignments)
+  files.check_output_file(path, "model config")
+  with files.atomic_output(path) as tmp_path:
+    with open(tmp_path, "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
+  return config
 
 
 def directory_size_bytes(path: str) -> int:

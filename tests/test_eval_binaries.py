@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import pytest
 
 import tensorflow as tf
 
@@ -39,8 +40,9 @@ class EvalBinariesTest(tf.test.TestCase):
     summary = run("eval.summarize", f"--results_dirs={root}/identity,{root}/flow",
                   f"--davis_root={davis_root}", f"--plot_dir={root}/plots")
     self.assertEqual(summary.returncode, 0, msg=summary.stderr[-2000:])
+    # The comparison page: both plots, an index.html and side-by-side videos.
     self.assertCountEqual(os.listdir(os.path.join(root, "plots")),
-                          ["jf_over_time.png", "per_sequence.png"])
+                          ["jf_over_time.png", "per_sequence.png", "index.html", "videos"])
     lines = summary.stdout.strip().splitlines()
     self.assertEqual([l.split()[0] for l in lines], ["method", "identity", "flow"])
     with open(os.path.join(root, "flow", "global_results-val.csv")) as f:
@@ -75,14 +77,13 @@ class EvalBinariesTest(tf.test.TestCase):
     # The golden flow predictions were made the same way: PCK@0.1 = 40.17.
     self.assertAlmostEqual(float(rows[-1]["PCK@0.1"]), 40.17094, places=3)
 
+  @pytest.fixture(autouse=True)
+  def _workdir(self, tiny_workdir):
+    self.tiny_workdir = tiny_workdir
+
   def test_colorize_with_a_trained_workdir(self):
     root = self.create_tempdir().full_path
-    from tests import test_training  # pylint: disable=g-import-not-at-top
-    pattern = test_training.build_synthetic_clips(root)
-    workdir = os.path.join(root, "work")
-    result = run("train.train", "--config=colortrack/configs/tiny.py", f"--workdir={workdir}",
-                 f"--config.data.train_pattern={pattern}", "--config.train.num_steps=2")
-    self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
+    workdir = self.tiny_workdir
     video = synthetic.generate_video(1, num_frames=5, height=48, width=64)
     video_path = os.path.join(root, "v.mp4")
     synthetic.write_video_file(video_path, video.frames, 24.0)
@@ -100,7 +101,11 @@ class EvalBinariesTest(tf.test.TestCase):
     result = run("eval.embedding_pca", f"--image={frame_path}", f"--output={root}/pca.png",
                  f"--model={workdir}")
     self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
-    self.assertEqual(cv2.imread(f"{root}/pca.png").shape, (48, 128, 3))
+    panel = cv2.imread(f"{root}/pca.png")
+    # Frame and PCA side by side (2 x 64 wide), a white caption band under the 48 rows.
+    self.assertEqual(panel.shape[1:], (128, 3))
+    self.assertGreater(panel.shape[0], 48)
+    self.assertGreater(panel[48:].mean(), 200)
     # Failure co-occurrence on a synthetic DAVIS layout tracked by the same model.
     synthetic.write_dataset(os.path.join(root, "syn"), num_videos=1, num_frames=6, height=48,
                             width=64)

@@ -162,6 +162,18 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(tracked, points + [STRIDE * t, 0], atol=2.5, msg=f"frame {t}")
       self.assertAllEqual(visible, [True, True])
 
+  def test_keypoint_settings_apply_to_points_only(self):
+    frames = textured_shift_video(num_frames=3)
+    points = np.array([[20.0, 12.0], [35.5, 27.5]], np.float32)
+    masks_config = trackers.PropagationConfig(temperature=0.01, scale=0.5)
+    points_config = trackers.PropagationConfig(temperature=0.01)
+    tracker = trackers.PointerTracker(CellContentEmbedder(), masks_config, points_config)
+    # Points at full resolution (the 0.5 scale of masks would lose the texture cells).
+    for t, (tracked, _) in enumerate(tracker.track_points(iter(frames), points)):
+      self.assertAllClose(tracked, points + [STRIDE * t, 0], atol=2.5, msg=f"frame {t}")
+    self.assertEqual(tracker.processing_size(48, 64), (24, 32))
+    self.assertEqual(tracker.processing_size(48, 64, keypoints=True), (48, 64))
+
   def test_scale_half_tracks_at_coarser_grid(self):
     frames = [np.repeat(np.repeat(f, 2, 0), 2, 1) for f in textured_shift_video()]
     first = np.zeros((96, 128), np.uint8)
@@ -381,8 +393,13 @@ class TrackVideoTest(tf.test.TestCase):
   def test_shipped_tracker_on_real_video_with_hand_drawn_mask(self):
     if not testing_utils.has_shared():
       self.skipTest(testing_utils.SHARED_MISSING_REASON)
-    video = testing_utils.shared_path("data", "unlabeled", "videos", "cotracker_apple.mp4")
-    first = next(iter(video_io.rgb_frames(video_io.source_from_path(video))))
+    source = testing_utils.shared_path("data", "unlabeled", "videos", "cotracker_apple.mp4")
+    # Its first 16 frames as a folder of PNGs (the other input a user has), to keep the test short.
+    video = os.path.join(self.root, "apple_frames")
+    os.makedirs(video)
+    for index, frame in zip(range(16), video_io.rgb_frames(video_io.source_from_path(source))):
+      cv2.imwrite(os.path.join(video, f"{index:05d}.png"), frame[..., ::-1])
+    first = cv2.imread(os.path.join(video, "00000.png"))
     height, width = first.shape[:2]
     # What a user draws: an ellipse around the middle of the first frame.
     mask = np.zeros((height, width), np.uint8)
@@ -396,7 +413,7 @@ class TrackVideoTest(tf.test.TestCase):
     self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
     self.assertIn("colortrack/pretrained/vondrick_cpu", result.stderr)  # the default --model
     predicted = sorted(os.listdir(os.path.join(self.root, "apple", "masks")))
-    self.assertLen(predicted, 50)
+    self.assertLen(predicted, 16)
     last = masks.read_mask(os.path.join(self.root, "apple", "masks", predicted[-1]))
     self.assertGreater(np.count_nonzero(last), 0.2 * np.count_nonzero(mask))
     self.assertGreater(os.path.getsize(os.path.join(self.root, "apple", "overlay.mp4")), 0)

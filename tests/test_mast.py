@@ -4,6 +4,7 @@ import itertools
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -186,11 +187,10 @@ class MemoryTest(tf.test.TestCase, parameterized.TestCase):
 
 class MastTrainingTest(tf.test.TestCase):
 
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.root = testing_utils.make_temp_dir("mast")
-    cls.pattern = test_training.build_synthetic_clips(cls.root)
+  @pytest.fixture(autouse=True, scope="class")
+  def _clips(self, request, synthetic_clips):
+    request.cls.root = testing_utils.make_temp_dir("mast")
+    request.cls.pattern = synthetic_clips
 
   def config(self, module, arg="tiny", **train):
     config = module.get_config(arg)

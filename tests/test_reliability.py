@@ -77,8 +77,8 @@ def trained_workdir(pattern, root, name="run", **overrides):
 
 
 @pytest.fixture(scope="module")
-def workdir(synthetic_clips, tmp_path_factory):
-  return trained_workdir(synthetic_clips, str(tmp_path_factory.mktemp("export")))
+def workdir(tiny_workdir):
+  return tiny_workdir
 
 
 def test_export_refuses_user_folder_workdir_and_file(workdir, tmp_path):
@@ -115,6 +115,25 @@ def test_export_replaces_an_earlier_export_and_keeps_it_when_the_new_one_fails(w
     serving.export(broken, target, trainer.load_config(workdir))
   assert embedder_lib.savedmodel_fingerprint(target) == first  # the good export is intact
   assert stat.S_IMODE(os.stat(target).st_mode) == 0o777 & ~files.umask()
+
+
+def test_retune_changes_only_the_defaults_of_an_export(workdir, tmp_path):
+  target = str(tmp_path / "saved")
+  serving.export(trainer.restore_model(workdir), target, trainer.load_config(workdir))
+  (tmp_path / "saved" / "MODEL_CARD.md").write_text("the user's card")
+  weights = {name: (tmp_path / "saved" / name).read_bytes()
+             for name in ("saved_model.pb", "variables/variables.index")}
+  config = serving.retune(target, ["renormalize_floor=0.8", "keypoints.scale=2"])
+  assert (config.inference.renormalize_floor, config.inference.keypoints.scale) == (0.8, 2.0)
+  assert embedder_lib.load(target).config.inference.renormalize_floor == 0.8
+  for name, data in weights.items():
+    assert (tmp_path / "saved" / name).read_bytes() == data
+  assert (tmp_path / "saved" / "MODEL_CARD.md").read_text() == "the user's card"
+  with pytest.raises(serving.ExportError, match="not a colortrack export"):
+    serving.retune(str(tmp_path), ["window=2"])
+  with pytest.raises(errors.UserError, match="KEY one of"):
+    serving.retune(target, ["windw=2"])
+  assert embedder_lib.load(target).config.inference.window == config.inference.window
 
 
 def test_export_check_fails_on_nan():

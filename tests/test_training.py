@@ -6,6 +6,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from colortrack import serving
@@ -14,6 +15,7 @@ from colortrack.data import pipeline
 from colortrack.data import synthetic
 from colortrack.data import tfrecord_builder
 from colortrack.inference import embedder
+from colortrack.inference import trackers
 from colortrack.methods import registry
 from colortrack.training import tf_runner
 from colortrack.training import trainer
@@ -44,11 +46,10 @@ def tiny_config(pattern: str, **train_overrides):
 
 class TrainingTest(tf.test.TestCase):
 
-  @classmethod
-  def setUpClass(cls):
-    super().setUpClass()
-    cls.root = os.path.join(testing_utils.make_temp_dir("training"))
-    cls.pattern = build_synthetic_clips(cls.root)
+  @pytest.fixture(autouse=True, scope="class")
+  def _clips(self, request, synthetic_clips):
+    request.cls.root = testing_utils.make_temp_dir("training")
+    request.cls.pattern = synthetic_clips
 
   def test_loss_goes_down_on_synthetic_clips(self):
     config = tiny_config(self.pattern)
@@ -165,7 +166,20 @@ class TrainingTest(tf.test.TestCase):
                       tuned.inference.temperature, tuned.inference.features),
                      (True, 10, 0.1, "encoder"))
     self.assertFalse(config.inference.renormalize)  # the input is not modified
+    # The keypoint profile: typed by the placeholder, used only when tracking points.
+    tuned = serving.with_inference_defaults(config, ["keypoints.scale=2", "keypoints.top_k=5"])
+    self.assertEqual((tuned.inference.keypoints.scale, tuned.inference.keypoints.top_k),
+                     (2.0, 5))
+    for_masks = trackers.settings(tuned)
+    for_points = trackers.settings(tuned, for_keypoints=True)
+    self.assertEqual((for_masks.scale, for_masks.top_k), (1.0, config.inference.top_k))
+    self.assertEqual((for_points.scale, for_points.top_k, for_points.window),
+                     (2.0, 5, config.inference.window))
+    # Flags override both.
+    self.assertEqual(trackers.settings(tuned, {"scale": 1.5}, for_keypoints=True).scale, 1.5)
     for bad, message in [("windw=3", "KEY one of"), ("long_term=0", "KEY one of"),
+                         ("keypoints.windw=3", "KEY one of"),
+                         ("keypoints.scale=big", "type float"),
                          ("hard=maybe", "true or false"), ("window=three", "type int")]:
       with self.assertRaisesRegex(ValueError, message):
         serving.with_inference_defaults(config, [bad])

@@ -5,8 +5,11 @@ Example:
       --inference=renormalize=true,window=3
 
 --inference sets test-time defaults stored with the export (the `inference`
-section of its config, e.g. values tuned on a dev set); tracking flags still
-override them.
+section of its config, e.g. values tuned on a dev set; `keypoints.KEY=VALUE`
+for points only); tracking flags still override them. With --retune (and no
+--workdir) only the defaults of the existing export at --export_dir change:
+  python -m train.export --retune --export_dir=/tmp/tiny_savedmodel \
+      --inference=renormalize_floor=0.8,keypoints.scale=2
 
 The export is written to a temp folder beside --export_dir, reloaded and
 checked against the Keras model (finite, equal `embed`), then renamed into
@@ -25,11 +28,22 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir (config.json +
 _EXPORT_DIR = flags.DEFINE_string("export_dir", None, "Where to write the SavedModel.")
 _INFERENCE = flags.DEFINE_list("inference", [], "KEY=VALUE test-time defaults stored with the "
                                "model (config.inference), e.g. renormalize=true,window=3.")
-flags.mark_flags_as_required(["workdir", "export_dir"])
+_RETUNE = flags.DEFINE_bool("retune", False, "Only store the --inference defaults in the "
+                            "existing export at --export_dir (weights untouched).")
+flags.mark_flags_as_required(["export_dir"])
 
 
 def main(argv):
   del argv
+  if _RETUNE.value:
+    if _WORKDIR.value:
+      raise serving.ExportError("--retune changes an existing export: give --export_dir only")
+    config = serving.retune(_EXPORT_DIR.value, _INFERENCE.value)
+    logging.info("%s: test-time defaults now %s", _EXPORT_DIR.value,
+                 ", ".join(f"{k}={v}" for k, v in sorted(config.inference.items())))
+    return
+  if not _WORKDIR.value:
+    raise serving.ExportError("--workdir is required (or --retune to change an export's defaults)")
   serving.check_export_dir(_EXPORT_DIR.value)
   config = serving.with_inference_defaults(trainer.load_config(_WORKDIR.value),
                                            _INFERENCE.value)

@@ -25,6 +25,8 @@ MAX_SHORT_SIDE = flags.DEFINE_integer(
 OUTPUT_STRIDE = flags.DEFINE_integer(
     "output_stride", None, "Encoder output stride at test time (training workdirs): 4 for a "
     "model trained at 8 gives a finer grid with the same weights. Default: the model's.")
+KEYPOINT_SIGMA = flags.DEFINE_float("keypoint_sigma", None, "Keypoints: width (sigma, grid "
+                                     "cells) of the Gaussian each keypoint is drawn as.")
 MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"],
                            "References: window (first + previous N frames, the paper) or mast "
                            "(long/short-term memory with ROI attention). Default: the model's.")
@@ -53,7 +55,7 @@ FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
                              "Track with the head's embedding or the last ResNet stage "
                              "(training workdirs). Default: the model's.")
 
-_OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
+_OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
               COARSE_RADIUS, FINE_RADIUS, FEATURES, RENORMALIZE, RENORMALIZE_FLOOR,
               FIRST_GLOBAL, MIN_FIRST_SIMILARITY)
 

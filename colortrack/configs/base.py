@@ -97,6 +97,16 @@ def get_base_config() -> ml_collections.ConfigDict:
   # 8 dilates the later stages instead: a finer grid with the same weights; radius and
   # the other window sizes count cells of that grid.
   config.inference.output_stride = 0
+  # Keypoints: each is a Gaussian of this sigma (grid cells) in the label channels.
+  config.inference.keypoint_sigma = 0.75
+  # Settings for tracking keypoints only, where set (e.g. upsampled frames: keypoints
+  # need a finer grid than masks); flags still override them.
+  config.inference.keypoints = ml_collections.ConfigDict()
+  config.inference.keypoints.scale = config_dict.placeholder(float)
+  config.inference.keypoints.window = config_dict.placeholder(int)
+  config.inference.keypoints.top_k = config_dict.placeholder(int)
+  config.inference.keypoints.radius = config_dict.placeholder(int)
+  config.inference.keypoints.temperature = config_dict.placeholder(float)
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas

@@ -15,7 +15,7 @@ still need are kept.
 """
 
 import math
-from typing import Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -137,8 +137,9 @@ class MastTracker(pointer.PointerTracker):
 
   def __init__(self, embedder, config: pointer.PropagationConfig = pointer.PropagationConfig(),
                long_term: Sequence[int] = (0, 5), short_term: Sequence[int] = (5, 3, 1),
-               coarse_radius: int = 8, fine_radius: int = 3):
-    super().__init__(embedder, config)
+               coarse_radius: int = 8, fine_radius: int = 3,
+               keypoint_config: Optional[pointer.PropagationConfig] = None):
+    super().__init__(embedder, config, keypoint_config)
     self.long_term = tuple(long_term)
     self.short_term = tuple(short_term)
     self.coarse_radius = coarse_radius
@@ -148,12 +149,15 @@ class MastTracker(pointer.PointerTracker):
     self._sample = tf.function(roi_sample)
 
   def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
-                     renormalize: bool = False) -> Iterator[np.ndarray]:
-    config = self.config
+                     renormalize: bool = False, gate: bool = False,
+                     config: Optional[pointer.PropagationConfig] = None) -> Iterator[np.ndarray]:
+    del gate  # MAST's memory: no first-frame gate
+    config = config or self.config
     memory: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
     keep_recent = max(self.short_term, default=0)
     for t, frame in enumerate(frames):
-      frame = pointer.resize(frame, *self.processing_size(*frame.shape[:2]))
+      frame = pointer.resize(frame, *pointer.scaled_size(
+          *frame.shape[:2], self.scale_for(*frame.shape[:2], config)))
       embedding = self.embedder(frame[None])[0]
       if t == 0:
         labels = first_labels_fn(*embedding.shape[:2])

@@ -11,7 +11,7 @@ Points are 0-based pixels, pixel (col c, row r) centred at (c, r).
 import collections
 import dataclasses
 import itertools
-from typing import Iterable, Iterator, Tuple
+from typing import Iterable, Iterator, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -46,6 +46,8 @@ class PropagationConfig:
   # ... and to at most this many pixels on their short side (0: no limit): the models
   # are trained and tuned at 480p, and HD frames would only cost time.
   max_short_side: int = 0
+  # Keypoints: width (sigma, in grid cells) of the Gaussian each keypoint is drawn as.
+  keypoint_sigma: float = 0.75
   chunk_size: int = 4096
 
 
@@ -67,20 +69,24 @@ class PointerTracker:
 
   name = "model"
 
-  def __init__(self, embedder, config: PropagationConfig = PropagationConfig()):
+  def __init__(self, embedder, config: PropagationConfig = PropagationConfig(),
+               keypoint_config: Optional[PropagationConfig] = None):
+    """`keypoint_config`: the settings `track_points` uses (default: `config`)."""
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
     if config.window < 1 and not config.use_first:
       raise ValueError("no reference frames: use a window >= 1 or the first frame")
     self.embedder = embedder
     self.config = config
+    self.keypoint_config = keypoint_config or config
     self.stride = embedder.stride
     # Compiled once per grid size; the Python tiling loop disappears into a graph.
     self._local = tf.function(propagation.propagate_local)
     self._global = propagation.propagate
 
-  def _copy(self, embedding: np.ndarray, memory, first=None) -> np.ndarray:
-    config = self.config
+  def _copy(self, embedding: np.ndarray, memory, first=None,
+            config: Optional[PropagationConfig] = None) -> np.ndarray:
+    config = config or self.config
     h, w, dim = embedding.shape
     if config.radius > 0:
       extra = {}
@@ -102,19 +108,22 @@ class PointerTracker:
     return labels.numpy().reshape(h, w, -1)
 
   def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
-                     renormalize: bool = False, gate: bool = False) -> Iterator[np.ndarray]:
+                     renormalize: bool = False, gate: bool = False,
+                     config: Optional[PropagationConfig] = None) -> Iterator[np.ndarray]:
     """Yields grid labels `[h, w, C]` per frame; `first_labels_fn(h, w)` makes frame 0's.
 
     Frames are resized by `scale_for` first. Each frame is embedded once;
     memory holds the first frame and the last `window` frames (embeddings and
     labels), whatever the video length. `renormalize` (masks only): copied
     labels go through `labels.renormalize` before they are stored and yielded.
+    `config` (default: the tracker's) sets the window, temperature, scale, ...
     """
-    config = self.config
+    config = config or self.config
     recent = collections.deque(maxlen=config.window)
     first = None
     for frame in frames:
-      frame = resize(frame, *scaled_size(*frame.shape[:2], self.scale_for(*frame.shape[:2])))
+      frame = resize(frame, *scaled_size(*frame.shape[:2],
+                                         self.scale_for(*frame.shape[:2], config)))
       embedding = self.embedder(frame[None])[0]  # [h, w, D]
       if first is None:
         labels = first_labels_fn(*embedding.shape[:2])
@@ -125,7 +134,7 @@ class PointerTracker:
       memory = list(recent)
       if config.use_first and not any(m is first for m in memory):
         memory = [first] + memory
-      labels = self._copy(embedding, memory, first if config.use_first else None)
+      labels = self._copy(embedding, memory, first if config.use_first else None, config)
       if gate and config.min_first_similarity > 0:
         labels = labels_lib.gate_by_first_frame(labels, embedding, first[0], first[1],
                                                 config.min_first_similarity)
@@ -134,16 +143,19 @@ class PointerTracker:
       recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
       yield labels
 
-  def scale_for(self, height: int, width: int) -> float:
+  def scale_for(self, height: int, width: int,
+                config: Optional[PropagationConfig] = None) -> float:
     """The resize factor of `height x width` frames: `scale`, capped by `max_short_side`."""
-    scale = self.config.scale
-    if self.config.max_short_side > 0:
-      scale = min(scale, self.config.max_short_side / min(height, width))
+    config = config or self.config
+    scale = config.scale
+    if config.max_short_side > 0:
+      scale = min(scale, config.max_short_side / min(height, width))
     return scale
 
-  def processing_size(self, height: int, width: int):
-    """(height, width) at which frames of this size are embedded."""
-    return scaled_size(height, width, self.scale_for(height, width))
+  def processing_size(self, height: int, width: int, keypoints: bool = False):
+    """(height, width) at which frames of this size are embedded (for masks or points)."""
+    config = self.keypoint_config if keypoints else self.config
+    return scaled_size(height, width, self.scale_for(height, width, config))
 
   def track_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
     object_ids = labels_lib.first_mask_objects(first_ids)
@@ -164,17 +176,20 @@ class PointerTracker:
     first_points = np.asarray(first_points, np.float32)
     frames = iter(frames)
     first = next(frames)
-    scale = self.scale_for(*first.shape[:2])
+    config = self.keypoint_config
+    scale = self.scale_for(*first.shape[:2], config)
     # Pixel centres map as (x + 0.5) * scale - 0.5.
     scaled_points = (first_points + 0.5) * scale - 0.5
     peaks = {}
 
     def first_labels(h, w):
-      heat = labels_lib.keypoint_heatmaps(scaled_points, h, w, self.stride)
+      heat = labels_lib.keypoint_heatmaps(scaled_points, h, w, self.stride,
+                                          config.keypoint_sigma)
       peaks["value"] = heat[..., 1:].reshape(-1, len(first_points)).max(axis=0)
       return heat
 
-    stream = self.propagate_grid(itertools.chain([first], frames), first_labels)
+    stream = self.propagate_grid(itertools.chain([first], frames), first_labels,
+                                 config=config)
     for index, grid_labels in enumerate(stream):
       if index == 0:
         yield first_points, np.ones(len(first_points), bool)

@@ -189,7 +189,7 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
       yield frame
 
   all_frames = remember(itertools.chain([first], frames))
-  processed_h, processed_w = (tracker.processing_size(height, width)
+  processed_h, processed_w = (tracker.processing_size(height, width, mask_path is None)
                               if hasattr(tracker, "processing_size") else (height, width))
   at = f"processing {processed_w}x{processed_h}"
   summary = {"video": video_path, "frames": 0, "width": width, "height": height,

@@ -48,7 +48,8 @@ class TrackingSettings:
   features: "embedding" or "encoder" (training workdirs); scale: frames
   resized by this before embedding, and to at most max_short_side pixels on
   their short side (0: no limit); output_stride: the encoder's stride at test
-  time (0: as trained; 4 for a model trained at 8: a finer grid, same weights).
+  time (0: as trained; 4 for a model trained at 8: a finer grid, same weights);
+  keypoint_sigma: the width in grid cells of the Gaussian a keypoint is drawn as.
   """
   memory: str
   window: int
@@ -65,6 +66,7 @@ class TrackingSettings:
   scale: float
   max_short_side: int
   output_stride: int
+  keypoint_sigma: float
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -74,7 +76,7 @@ class TrackingSettings:
     return pointer.PropagationConfig(
         window=self.window, use_first=self.use_first, temperature=self.temperature,
         top_k=self.top_k, radius=self.radius, hard=self.hard, scale=self.scale,
-        max_short_side=self.max_short_side,
+        max_short_side=self.max_short_side, keypoint_sigma=self.keypoint_sigma,
         renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
         first_global=self.first_global, min_first_similarity=self.min_first_similarity)
 
@@ -82,13 +84,24 @@ class TrackingSettings:
     return dataclasses.asdict(self)
 
 
-def settings(model_config=None, overrides: Optional[dict] = None) -> TrackingSettings:
-  """`overrides` (e.g. flags), else the model's `config.inference`, else the base config's."""
+KEYPOINTS = "keypoints"  # the section of `config.inference` for tracking points
+
+
+def settings(model_config=None, overrides: Optional[dict] = None,
+             for_keypoints: bool = False) -> TrackingSettings:
+  """`overrides` (e.g. flags), else the model's `config.inference`, else the base config's.
+
+  With `for_keypoints`, the set values of `config.inference.keypoints` (settings
+  tuned for points, e.g. upsampled frames) replace the others before `overrides`.
+  """
   from colortrack.configs import base  # pylint: disable=g-import-not-at-top
   values = dict(base.get_base_config().inference)
   values.update(use_first=True, scale=1.0)
   if model_config is not None and "inference" in model_config:
     values.update(dict(model_config.inference))
+  keypoint_values = dict(values.pop(KEYPOINTS, None) or {})
+  if for_keypoints:
+    values.update({k: v for k, v in keypoint_values.items() if v is not None})
   values.update(overrides or {})
   unknown = set(values) - {f.name for f in dataclasses.fields(TrackingSettings)}
   if unknown:
@@ -118,18 +131,22 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
   embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
                                features=(overrides or {}).get("features"),
                                output_stride=(overrides or {}).get("output_stride"))
-  return learned_tracker(embedder, settings(embedder.config, overrides))
+  return learned_tracker(embedder, settings(embedder.config, overrides),
+                         settings(embedder.config, overrides, for_keypoints=True))
 
 
-def learned_tracker(embedder, values: TrackingSettings):
-  """The pointer with test-time settings `values`: window or MAST memory."""
+def learned_tracker(embedder, values: TrackingSettings,
+                    keypoint_values: Optional[TrackingSettings] = None):
+  """The pointer with test-time settings `values` (`keypoint_values` for points, default
+  `values`): window or MAST memory."""
+  keypoint_config = (keypoint_values or values).propagation()
   if values.memory == "mast":
     tracker = mast.MastTracker(embedder, values.propagation(), long_term=values.long_term,
                                short_term=values.short_term,
                                coarse_radius=values.coarse_radius,
-                               fine_radius=values.fine_radius)
+                               fine_radius=values.fine_radius, keypoint_config=keypoint_config)
   elif values.memory == "window":
-    tracker = pointer.PointerTracker(embedder, values.propagation())
+    tracker = pointer.PointerTracker(embedder, values.propagation(), keypoint_config)
   else:
     raise errors.UserError(f"memory={values.memory!r}: use window or mast")
   tracker.settings = values.as_dict()  # what a results record names

@@ -40,19 +40,30 @@ class Colorization(base.Method):
     return colorizer.codes_at_feature_grid(batch[clip_features.AB_CODES], self.stride)
 
   def losses(self, model, batch, embeddings) -> Dict[str, object]:
-    grid_codes = self.target_codes(batch)
-    probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
-                                                 self.num_clusters)["probabilities"]
-    out = losses.colorization_loss(probabilities, grid_codes[:, -1])
-    out["prediction"] = probabilities
-    return out
+    return code_copy_losses(model, embeddings, self.target_codes(batch), self.num_clusters)
 
   def prediction_rgb(self, prediction: np.ndarray, lightness: np.ndarray) -> np.ndarray:
-    """Expected ab of the copied code distribution, with the target's own L."""
-    ab = summaries.upsample_nearest(prediction @ self.centroids, self.stride)
-    lab = np.concatenate([lightness[..., None], ab[:lightness.shape[0], :lightness.shape[1]]],
-                         axis=-1)
-    return color.lab_to_rgb_uint8(lab)
+    return codes_rgb(prediction, lightness, self.centroids, self.stride)
+
+
+def code_copy_losses(model, embeddings, grid_codes, num_clusters: int) -> Dict[str, object]:
+  """The last frame copies the references' codes (`grid_codes` `[B, T, h, w]`): cross-entropy
+  with its own codes, accuracy, and the copied distribution as "prediction" `[B, h, w, K]`."""
+  probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
+                                               num_clusters)["probabilities"]
+  out = losses.colorization_loss(probabilities, grid_codes[:, -1])
+  out["prediction"] = probabilities
+  return out
+
+
+def codes_rgb(prediction: np.ndarray, lightness: np.ndarray, centroids: np.ndarray,
+              stride: int) -> np.ndarray:
+  """uint8 RGB `[H, W, 3]`: the expected ab of a copied code distribution `[h, w, K]`
+  (upsampled by `stride`), with the target's own L `[H, W]`."""
+  ab = summaries.upsample_nearest(prediction @ centroids, stride)
+  lab = np.concatenate([lightness[..., None], ab[:lightness.shape[0], :lightness.shape[1]]],
+                       axis=-1)
+  return color.lab_to_rgb_uint8(lab)
 
   def serving_input(self, rgb):
     return colorizer.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])

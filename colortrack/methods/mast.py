@@ -25,8 +25,8 @@ import tensorflow as tf
 from colortrack.data import clip_features
 from colortrack.data import color
 from colortrack.methods import base
+from colortrack.methods import colorization
 from colortrack.modeling import colorizer
-from colortrack.modeling import losses
 from colortrack.training import summaries
 
 COLOR_SPACES = ("lab", "rgb", "hsv")
@@ -182,18 +182,11 @@ class Mast(base.Method):
       grid_codes = codes[:, :, stride - 1::stride, stride - 1::stride]
     else:
       grid_codes = colorizer.codes_at_feature_grid(codes, stride)
-    probabilities = colorizer.copy_target_colors(model, embeddings, grid_codes,
-                                                 self.num_clusters)["probabilities"]
-    out = losses.colorization_loss(probabilities, grid_codes[:, -1])
-    out["prediction"] = probabilities
-    return out
+    return colorization.code_copy_losses(model, embeddings, grid_codes, self.num_clusters)
 
   def prediction_rgb(self, prediction: np.ndarray, lightness: np.ndarray) -> np.ndarray:
     if self.classify:
-      ab = summaries.upsample_nearest(prediction @ self.centroids, self.stride)
-      lab = np.concatenate([lightness[..., None],
-                            ab[:lightness.shape[0], :lightness.shape[1]]], axis=-1)
-      return color.lab_to_rgb_uint8(lab)
+      return colorization.codes_rgb(prediction, lightness, self.centroids, self.stride)
     rgb = from_color_space(tf.constant(prediction), self.color_space).numpy()
     return (summaries.upsample_nearest(rgb, self.stride) * 255).round().astype(np.uint8)
 

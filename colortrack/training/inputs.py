@@ -27,7 +27,7 @@ class TrainingInputs:
     self.config = config
     self.source = config.data.get("source", "tfrecord")
     if not config.data.train_pattern:
-      raise errors.UserError("config.data.train_pattern is required "
+      raise errors.TrainingError("config.data.train_pattern is required "
                              "(--config.data.train_pattern='DIR/*.tfrecord')")
     if self.source == "tfrecord":
       from colortrack.data import pipeline  # pylint: disable=g-import-not-at-top
@@ -38,7 +38,7 @@ class TrainingInputs:
     elif self.source == "video":
       from colortrack.data import codebook as codebook_lib  # pylint: disable=g-import-not-at-top
       if not config.data.get("codebook"):
-        raise errors.UserError("config.data.codebook is required with data.source=video "
+        raise errors.TrainingError("config.data.codebook is required with data.source=video "
                                "(a codebook from data_prep.fit_codebook)")
       codebook = codebook_lib.load(config.data.codebook)
       self.files = []
@@ -46,7 +46,7 @@ class TrainingInputs:
       self._codebook = codebook
       self._videos = None
     else:
-      raise errors.UserError(f"config.data.source={self.source!r}: use one of {SOURCES}")
+      raise errors.TrainingError(f"config.data.source={self.source!r}: use one of {SOURCES}")
 
   @property
   def description(self) -> str:

@@ -33,7 +33,7 @@ class JaxRunner:
     self.config = config
     self.devices = jax.devices()
     if config.train.batch_size % len(self.devices):
-      raise errors.UserError(f"config.train.batch_size={config.train.batch_size} must be a "
+      raise errors.TrainingError(f"config.train.batch_size={config.train.batch_size} must be a "
                              f"multiple of the {len(self.devices)} devices")
     self.distribution = None
     if len(self.devices) > 1:

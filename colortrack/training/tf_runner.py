@@ -120,7 +120,7 @@ class TensorFlowRunner:
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
       bad = self.inputs.find_unreadable_file()
       where = f"{bad}: unreadable record" if bad else "reading the clips failed"
-      raise errors.UserError(
+      raise errors.TrainingError(
           f"{where} at step {self.step_number + 1} ({errors.first_line(e)[:120]}); the last "
           f"checkpoint is {self.manager.latest_checkpoint or 'none'}") from e
     return {k: float(v) for k, v in metrics.items()}

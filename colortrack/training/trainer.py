@@ -44,8 +44,7 @@ model_weights = checkpoints.model_weights
 all_finite = checkpoints.all_finite
 
 
-class TrainingError(errors.UserError):
-  """The run cannot start (missing data, incompatible workdir)."""
+TrainingError = errors.TrainingError
 
 
 def save_or_check_config(config: ml_collections.ConfigDict, workdir: str) -> None:
