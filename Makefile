@@ -15,11 +15,11 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 
 # One worker process per CPU (at most 4): most tests wait on binaries in new processes.
 test: $(VENV)/installed.stamp
-	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 tests
+	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal tests
 
 # The edit loop: everything but the end-to-end runs of binaries in new processes.
 test-fast: $(VENV)/installed.stamp
-	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 -m "not slow" tests
+	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal -m "not slow" tests
 
 # The main job on the embedded default (synthetic video, no download):
 # video -> codebook -> TFRecords -> strips -> brief training -> SavedModel; then

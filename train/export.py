@@ -39,8 +39,11 @@ def main(argv):
     if _WORKDIR.value:
       raise serving.ExportError("--retune changes an existing export: give --export_dir only")
     config = serving.retune(_EXPORT_DIR.value, _INFERENCE.value)
-    logging.info("%s: test-time defaults now %s", _EXPORT_DIR.value,
-                 ", ".join(f"{k}={v}" for k, v in sorted(config.inference.items())))
+    values = config.inference.to_dict()
+    shown = [f"{k}={v}" for k, v in sorted(values.items()) if not isinstance(v, dict)]
+    shown += [f"{k}.{name}={v}" for k, section in sorted(values.items())
+              if isinstance(section, dict) for name, v in sorted(section.items()) if v is not None]
+    logging.info("%s: test-time defaults now %s", _EXPORT_DIR.value, ", ".join(shown))
     return
   if not _WORKDIR.value:
     raise serving.ExportError("--workdir is required (or --retune to change an export's defaults)")

@@ -45,6 +45,9 @@ class Colorization(base.Method):
   def prediction_rgb(self, prediction: np.ndarray, lightness: np.ndarray) -> np.ndarray:
     return codes_rgb(prediction, lightness, self.centroids, self.stride)
 
+  def serving_input(self, rgb):
+    return colorizer.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])
+
 
 def code_copy_losses(model, embeddings, grid_codes, num_clusters: int) -> Dict[str, object]:
   """The last frame copies the references' codes (`grid_codes` `[B, T, h, w]`): cross-entropy
@@ -64,6 +67,3 @@ def codes_rgb(prediction: np.ndarray, lightness: np.ndarray, centroids: np.ndarr
   lab = np.concatenate([lightness[..., None], ab[:lightness.shape[0], :lightness.shape[1]]],
                        axis=-1)
   return color.lab_to_rgb_uint8(lab)
-
-  def serving_input(self, rgb):
-    return colorizer.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])
