@@ -7,11 +7,12 @@ DEMO_DIR ?= demo_out
 .PHONY: demo test test-fast benchmarks clean
 
 $(VENV)/installed.stamp: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
-	$(PY) -m pip install -q --no-deps -e .
-	touch $@
+	@echo "installing requirements.txt and colortrack into $(VENV) (pip; a few minutes the first time)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -r requirements.txt
+	@$(PY) -m pip install -q --no-deps -e .
+	@touch $@
 
 # One worker process per CPU (at most 4): most tests wait on binaries in new processes.
 test: $(VENV)/installed.stamp
@@ -37,7 +38,7 @@ demo: $(VENV)/installed.stamp
 	    --output_dir=$(DEMO_DIR)/inspect
 	$(PY) -m train.train --config=tiny --workdir=$(DEMO_DIR)/train \
 	    --config.data.train_pattern='$(DEMO_DIR)/clips/*.tfrecord' --config.train.num_steps=300 \
-	    --config.train.log_every=50
+	    --config.train.log_every=150
 	$(PY) -m train.export --workdir=$(DEMO_DIR)/train --export_dir=$(DEMO_DIR)/savedmodel
 	$(PY) -m colortrack.track --video=$(DEMO_DIR)/synthetic/videos/synthetic_000.mp4 \
 	    --mask=$(DEMO_DIR)/synthetic/davis/Annotations/480p/synthetic_000/00000.png \
@@ -47,7 +48,8 @@ demo: $(VENV)/installed.stamp
 	$(PY) -m eval.davis --davis_root=$(DEMO_DIR)/synthetic/davis --sequences=$(DEMO_SEQUENCES) \
 	    --results_dir=$(DEMO_DIR)/davis_tiny --model=$(DEMO_DIR)/savedmodel --radius=4 \
 	    --overwrite > /dev/null
-	for method in identity flow; do \
+	@echo "for method in identity flow: $(PY) -m eval.davis ... --method=\$$method"
+	@for method in identity flow; do \
 	  $(PY) -m eval.davis --davis_root=$(DEMO_DIR)/synthetic/davis --sequences=$(DEMO_SEQUENCES) \
 	      --results_dir=$(DEMO_DIR)/davis_$$method --method=$$method --overwrite > /dev/null || exit 1; \
 	done

@@ -7,7 +7,8 @@ Writes two synthetic videos of the same content (854x480 and 1920x1080), tracks
 each with `colortrack.track`'s own function and the shipped default model, and
 prints frames/s per size. By default frames are embedded at most 480 pixels on
 their short side (`--max_short_side`), so both sizes cost about the same;
-`--max_short_side=0` measures full-resolution processing.
+`--max_short_side=0` measures full-resolution processing, `--nooverlay` the cost without
+writing overlay.mp4.
 """
 
 import json
@@ -25,6 +26,7 @@ from colortrack.inference import track_video
 from colortrack.inference import trackers
 
 _NUM_FRAMES = flags.DEFINE_integer("num_frames", 40, "Frames per video.")
+_OVERLAY = flags.DEFINE_bool("overlay", True, "Also write overlay.mp4 (as colortrack.track).")
 _MAX_SHORT_SIDE = flags.DEFINE_integer("max_short_side", None, "Processing cap (default: the "
                                        "model's, 480).")
 SIZES = ((480, 854), (1080, 1920))
@@ -45,7 +47,7 @@ def main(argv):
       masks_lib.write_mask(mask, video.masks[0])
       start = time.monotonic()
       summary = track_video.track_video(path, os.path.join(root, f"out_{height}"), tracker,
-                                        mask_path=mask)
+                                        mask_path=mask, write_overlay=_OVERLAY.value)
       seconds = time.monotonic() - start
       results[f"{width}x{height}"] = {
           "frames": summary["frames"], "seconds": round(seconds, 2),

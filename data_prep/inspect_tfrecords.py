@@ -20,8 +20,8 @@ flags.mark_flags_as_required(["input", "output_dir"])
 def main(argv):
   del argv
   paths = inspect.write_strips(_INPUT.value, _OUTPUT_DIR.value, _NUM_CLIPS.value)
-  for path in paths:
-    logging.info("wrote %s", path)
+  logging.info("wrote %d strips: %s", len(paths),
+               ", ".join(paths) if len(paths) <= 2 else f"{paths[0]} ... {paths[-1]}")
 
 
 def run():

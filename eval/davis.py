@@ -55,12 +55,13 @@ def main(argv):
                           {name: [(r["J-Mean"] + r["F-Mean"]) / 2 for r in rows]},
                           os.path.join(_RESULTS_DIR.value, "per_sequence.png"))
   print(davis.format_table(results))
+  written = "CSVs and plots"
   if _HTML.value:
     page = report.write_davis_page(_DAVIS_ROOT.value, _RESULTS_DIR.value, results, sequences,
                                    f"DAVIS: {name} on {_DAVIS_ROOT.value}")
-    logging.info("page with videos: %s", page)
-  logging.info("J&F-Mean %.4f (%s); CSVs and plots in %s",
-               results.global_scores()["J&F-Mean"], name, _RESULTS_DIR.value)
+    written = f"CSVs, plots and {os.path.basename(page)} (videos)"
+  logging.info("J&F-Mean %.4f (%s); %s in %s",
+               results.global_scores()["J&F-Mean"], name, written, _RESULTS_DIR.value)
 
 
 def run():

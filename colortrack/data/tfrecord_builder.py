@@ -179,7 +179,8 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
           entry["seconds"] = round(time.monotonic() - t0, 3)
           entries.append(entry)
           if entry["status"] == "ok":
-            logging.info("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
+            # Per source (the manifest keeps it too); shown with --library_logs / -v 1.
+            logging.debug("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
                          shard_index, num_shards, source.path, entry["clips"],
                          entry["source_frames"],
                          entry["source_frames"] / max(entry["seconds"], 1e-6))
@@ -365,7 +366,7 @@ def build(config: BuildConfig) -> BuildSummary:
 
   start = time.monotonic()
   progress = progress_lib.Progress("videos", sum(len(shards[i]) for i in todo),
-                                   unit="videos", interval_s=0)
+                                   unit="videos")
   written = []
   frames_done = 0
 
@@ -375,7 +376,7 @@ def build(config: BuildConfig) -> BuildSummary:
     frames_done += sum(e["source_frames"] for e in manifest["sources"])
     progress.update(len(manifest["sources"]), extra=(
         f"{manifest['shard']} done, {frames_done / max(progress.elapsed_s, 1e-6):.0f} "
-        "source frames/s"))
+        "source frames/s"), force=len(written) == 1)  # the first, then every 10 s
 
   if config.workers <= 1 or len(todo) <= 1:
     for index in todo:

@@ -53,8 +53,7 @@ def predict(videos: Sequence[keypoint_datasets.KeypointVideo], tracker, results_
       with open(tmp_path, "wb") as f:
         np.save(f, np.transpose(np.stack(points), (2, 1, 0)))
     folder.mark_complete(video.name)
-    progress.update(0, extra=f"{video.name}: done, {speeds[video.name]:.1f} frames/s",
-                    force=True)
+    progress.update(0, extra=f"{video.name}: done, {speeds[video.name]:.1f} frames/s")
   return speeds
 
 

@@ -10,6 +10,7 @@ Points are 0-based pixels, pixel (col c, row r) centred at (c, r).
 
 import collections
 import dataclasses
+import functools
 import itertools
 from typing import Iterable, Iterator, Optional, Tuple
 
@@ -80,8 +81,10 @@ class PointerTracker:
     self.config = config
     self.keypoint_config = keypoint_config or config
     self.stride = embedder.stride
-    # Compiled once per grid size; the Python tiling loop disappears into a graph.
-    self._local = tf.function(propagation.propagate_local)
+    # Compiled once per grid size and settings, for any number of reference frames (the
+    # window fills up over the first frames); the Python tiling loop becomes one graph.
+    self._local_graphs = {}
+    self._local = tf.function(propagation.propagate_local)  # with global candidates
     self._global = propagation.propagate
 
   def _copy(self, embedding: np.ndarray, memory, first=None,
@@ -97,15 +100,36 @@ class PointerTracker:
         if rest and foreground.any():
           local = rest
           extra = dict(global_keys=first[0][foreground], global_labels=first[1][foreground])
-      return self._local(embedding, np.stack([m[0] for m in local]),
-                         np.stack([m[1] for m in local]), config.temperature,
-                         int(config.radius), config.top_k, **extra).numpy()
+      keys = np.stack([m[0] for m in local])
+      values = np.stack([m[1] for m in local])
+      if extra:
+        return self._local(embedding, keys, values, config.temperature, int(config.radius),
+                           config.top_k, **extra).numpy()
+      return self._local_graph(embedding.shape, values.shape[-1], config)(
+          embedding.astype(np.float32), keys.astype(np.float32),
+          values.astype(np.float32)).numpy()
     references = np.concatenate([m[0].reshape(-1, dim) for m in memory])
     reference_labels = np.concatenate([m[1].reshape(h * w, -1) for m in memory])
     labels = self._global(embedding.reshape(-1, dim), references, reference_labels,
                           config.temperature, chunk_size=config.chunk_size,
                           top_k=config.top_k)
     return labels.numpy().reshape(h, w, -1)
+
+  def _local_graph(self, grid_shape, num_labels: int, config: PropagationConfig):
+    """`propagate_local` traced once for `[h, w, D]` grids and any number of references."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
+    key = (tuple(grid_shape), num_labels, float(config.temperature), int(config.radius),
+           int(config.top_k))
+    if key not in self._local_graphs:
+      h, w, dim = grid_shape
+      self._local_graphs[key] = tf.function(
+          functools.partial(propagation.propagate_local, temperature=float(config.temperature),
+                            radius=int(config.radius), top_k=int(config.top_k)),
+          input_signature=[tf.TensorSpec([h, w, dim], tf.float32),
+                           tf.TensorSpec([None, h, w, dim], tf.float32),
+                           tf.TensorSpec([None, h, w, num_labels], tf.float32)])
+    return self._local_graphs[key]
 
   def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
                      renormalize: bool = False, gate: bool = False,

@@ -79,7 +79,7 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
   references = tf.convert_to_tensor(references, tf.float32)
   reference_labels = tf.convert_to_tensor(reference_labels, tf.float32)
   height, width, dim = target.shape
-  frames = references.shape[0]
+  frames = tf.shape(references)[0]  # may vary between calls of one trace (a filling window)
   num_labels = reference_labels.shape[-1]
   radius = int(radius)
   blocks = []
@@ -104,7 +104,10 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
                           temperature], axis=1)
       values = tf.concat([values, global_labels], axis=0)
     if top_k > 0:
-      scores, indices = tf.math.top_k(logits, k=min(top_k, int(logits.shape[1])))
+      candidates = logits.shape[1]
+      k = (min(top_k, candidates) if candidates is not None
+           else tf.minimum(top_k, tf.shape(logits)[1]))
+      scores, indices = tf.math.top_k(logits, k=k)
       block = tf.einsum("nk,nkc->nc", tf.nn.softmax(scores, axis=-1),
                         tf.gather(values, indices))
     else:

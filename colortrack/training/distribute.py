@@ -34,5 +34,5 @@ def get_strategy(virtual_cpu_devices: int = 0) -> tf.distribute.Strategy:
   if gpus:
     logging.info("MirroredStrategy over %d GPU(s)", len(gpus))
     return tf.distribute.MirroredStrategy()
-  logging.info("no GPU: default strategy on CPU")
+  logging.debug("no GPU: default strategy on CPU")  # the trainer's first line says "1 replica"
   return tf.distribute.get_strategy()
