@@ -6,12 +6,14 @@ DEMO_DIR ?= demo_out
 
 .PHONY: demo test test-fast benchmarks clean
 
+# pip's output goes to $(VENV)/pip.log, shown only if an install fails.
+PIP_QUIET = >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 $(VENV)/installed.stamp: requirements.txt pyproject.toml
 	@echo "installing requirements.txt and colortrack into $(VENV) (pip; a few minutes the first time)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -r requirements.txt
-	@$(PY) -m pip install -q --no-deps -e .
+	@$(PY) -m pip install -q --upgrade pip $(PIP_QUIET)
+	@$(PY) -m pip install -q -r requirements.txt $(PIP_QUIET)
+	@$(PY) -m pip install -q --no-deps -e . $(PIP_QUIET)
 	@touch $@
 
 # One worker process per CPU (at most 4): most tests wait on binaries in new processes.
