@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import av
 import cv2
 import numpy as np
 import tensorflow as tf
@@ -83,6 +84,20 @@ class GridTest(tf.test.TestCase):
       near_corner[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4] = True
     self.assertAllEqual(back[~near_corner], ids[~near_corner])
     self.assertAllEqual(back[[8, 23], 16], [0, 0])  # the rounded corners
+
+  def test_upsampled_ids_equal_the_argmax_of_bilinear_upsampling(self):
+    # Soft masks of 3 objects on a 12 x 20 grid, smooth as propagated ones are, brought
+    # up to 31 x 47 (not a multiple) and to the same size; ties are impossible with
+    # random values.
+    rng = np.random.default_rng(0)
+    coarse = rng.random((4, 6, 4)).astype(np.float32)
+    soft = cv2.resize(coarse, (20, 12), interpolation=cv2.INTER_LINEAR)
+    object_ids = np.array([2, 5, 7])
+    for height, width in ((31, 47), (12, 20), (12, 21)):
+      expected = labels.onehot_to_ids(
+          cv2.resize(soft, (width, height), interpolation=cv2.INTER_LINEAR), object_ids)
+      self.assertAllEqual(labels.upsampled_ids(soft, height, width, object_ids), expected,
+                          msg=f"{height}x{width}")
 
   def test_keypoint_heatmap_round_trip(self):
     points = np.array([[13.5, 20.0], [40.0, 5.0]], np.float32)
@@ -338,6 +353,21 @@ class TrackVideoTest(tf.test.TestCase):
     self.assertAllEqual(masks.read_mask(os.path.join(out, "masks", "00005.png")),
                         self.video.masks[0])
     self.assertGreater(os.path.getsize(os.path.join(out, "overlay.mp4")), 0)
+
+  def test_hd_frames_are_processed_small_and_masks_come_back_full_size(self):
+    # A 48x64 "HD" video against a cap of 24 pixels on the short side: embedded at 24x32.
+    tracker = trackers.PointerTracker(CellContentEmbedder(),
+                                      trackers.PropagationConfig(temperature=0.01,
+                                                                 max_short_side=24))
+    out = os.path.join(self.root, "hd")
+    summary = track_video.track_video(self.video_path, out, tracker, mask_path=self.mask_path)
+    self.assertEqual((summary["processed_width"], summary["processed_height"]), (32, 24))
+    self.assertEqual(masks.read_mask(os.path.join(out, "masks", "00005.png")).shape, (48, 64))
+    # The overlay is a preview at the processed size.
+    with av.open(os.path.join(out, "overlay.mp4")) as container:
+      stream = container.streams.video[0]
+      self.assertEqual((stream.width, stream.height), (32, 24))
+      self.assertLen(list(container.decode(video=0)), 6)
 
   def test_keypoints_json(self):
     keypoints_path = os.path.join(self.root, "kp.json")

@@ -24,6 +24,50 @@ def onehot_to_ids(probabilities: np.ndarray, object_ids: np.ndarray) -> np.ndarr
   return lookup[np.argmax(probabilities, axis=-1)]
 
 
+def _linear_taps(size: int, source_size: int):
+  """cv2.INTER_LINEAR's taps for upsampling `source_size` -> `size` along one axis:
+  (first source index, second source index, weight of the second), each `[size]`."""
+  position = (np.arange(size) + 0.5) * (source_size / size) - 0.5
+  first = np.floor(position).astype(np.int64)
+  weight = (position - first).astype(np.float32)
+  weight[first < 0] = 0.0
+  first = np.clip(first, 0, source_size - 1)
+  weight[first >= source_size - 1] = 0.0
+  return first, np.minimum(first + 1, source_size - 1), weight
+
+
+def upsampled_ids(probabilities: np.ndarray, height: int, width: int,
+                  object_ids: np.ndarray) -> np.ndarray:
+  """ids `[height, width]` of soft masks `[h, w, 1 + K]` upsampled bilinearly (h <= height).
+
+  Equal to `onehot_to_ids` of the bilinear upsampling, without upsampling every
+  channel: a pixel whose neighbouring cells all have the same argmax gets it
+  (a convex mix of cells that agree keeps their argmax), so only pixels near a
+  label boundary are interpolated. For HD video this is most of the cost of
+  returning full-size masks.
+  """
+  import cv2  # pylint: disable=g-import-not-at-top
+  h, w = probabilities.shape[:2]
+  lookup = np.concatenate([[0], object_ids]).astype(np.uint8)
+  low = np.argmax(probabilities, axis=-1).astype(np.uint8)
+  if (h, w) == (height, width):
+    return lookup[low]
+  square = np.ones((3, 3), np.uint8)
+  mixed = (cv2.dilate(low, square) != cv2.erode(low, square)).astype(np.uint8)
+  # INTER_NEAREST picks a cell among each pixel's two bilinear taps per axis.
+  ids = cv2.resize(low, (width, height), interpolation=cv2.INTER_NEAREST)
+  near = cv2.resize(mixed, (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+  rows, cols = np.nonzero(near)
+  if len(rows):
+    y0, y1, wy = (a[rows] for a in _linear_taps(height, h))
+    x0, x1, wx = (a[cols] for a in _linear_taps(width, w))
+    wy, wx = wy[:, None], wx[:, None]
+    mixed_values = ((1 - wy) * ((1 - wx) * probabilities[y0, x0] + wx * probabilities[y0, x1]) +
+                    wy * ((1 - wx) * probabilities[y1, x0] + wx * probabilities[y1, x1]))
+    ids[rows, cols] = np.argmax(mixed_values, axis=-1)
+  return lookup[ids]
+
+
 def harden(probabilities: np.ndarray) -> np.ndarray:
   """One-hot of the argmax, same shape: hard propagation (MAST, Table 6)."""
   return np.eye(probabilities.shape[-1], dtype=np.float32)[np.argmax(probabilities, axis=-1)]

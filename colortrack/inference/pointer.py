@@ -194,7 +194,10 @@ class PointerTracker:
         yield first_ids
         continue
       soft = grid_lib.grid_to_pixels(grid_labels, self.stride, *scaled)
-      yield labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
+      if scaled[0] <= height and scaled[1] <= width:  # as processed, or smaller (HD video)
+        yield labels_lib.upsampled_ids(soft, height, width, object_ids)
+      else:
+        yield labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
 
   def track_points(self, frames: Iterable[np.ndarray], first_points: np.ndarray) -> Iterator[Points]:
     first_points = np.asarray(first_points, np.float32)

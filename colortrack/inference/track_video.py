@@ -171,14 +171,20 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
                             f"{points[k, 1]:g}) is outside the {width}x{height} frame")
 
   total, fps = video_io.frame_count_and_fps(source)
+  processed_h, processed_w = (tracker.processing_size(height, width, mask_path is None)
+                              if hasattr(tracker, "processing_size") else (height, width))
+  # The overlay is a preview at the size the model saw (never above the video's):
+  # drawing and encoding it at 1080p or 4K would cost more than tracking.
+  overlay_h, overlay_w = ((processed_h, processed_w) if processed_h < height
+                          else (height, width))
   files.ensure_output_dir(output_dir, "--output_dir")
   _clear_previous_run(output_dir)
   record = {"status": "running", "video": os.path.abspath(video_path),
             "annotation": os.path.abspath(mask_path or keypoints_path)}
   record_path = os.path.join(output_dir, RECORD_NAME)
   files.write_json_atomic(record_path, record)
-  overlay = (video_writer.VideoWriter(os.path.join(output_dir, OVERLAY_NAME), fps, width,
-                                      height) if write_overlay else None)
+  overlay = (video_writer.VideoWriter(os.path.join(output_dir, OVERLAY_NAME), fps, overlay_w,
+                                      overlay_h) if write_overlay else None)
   progress = progress_lib.Progress("track", total or None, unit="frames",
                                    **({"log_fn": log_fn} if log_fn else {}))
   frame_buffer = []  # trackers consume frame t, then yield its result: the overlay's frame
@@ -189,9 +195,19 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
       yield frame
 
   all_frames = remember(itertools.chain([first], frames))
-  processed_h, processed_w = (tracker.processing_size(height, width, mask_path is None)
-                              if hasattr(tracker, "processing_size") else (height, width))
   at = f"processing {processed_w}x{processed_h}"
+
+  def preview(frame, ids=None, points=None):
+    """The frame, ids and points at the overlay's size."""
+    if (overlay_h, overlay_w) == (height, width):
+      return frame, ids, points
+    frame = cv2.resize(frame, (overlay_w, overlay_h), interpolation=cv2.INTER_AREA)
+    if ids is not None:
+      ids = cv2.resize(ids, (overlay_w, overlay_h), interpolation=cv2.INTER_NEAREST)
+    if points is not None:  # pixel centres map as (x + 0.5) * s - 0.5
+      points = (np.asarray(points) + 0.5) * [overlay_w / width, overlay_h / height] - 0.5
+    return frame, ids, points
+
   summary = {"video": video_path, "frames": 0, "width": width, "height": height,
              "processed_width": processed_w, "processed_height": processed_h}
   try:
@@ -200,7 +216,8 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
       for index, ids in enumerate(tracker.track_masks(all_frames, first_ids)):
         masks_lib.write_mask(os.path.join(output_dir, MASKS_DIR, f"{index:05d}.png"), ids)
         if overlay:
-          overlay.write(draw_overlay(frame_buffer.pop(0), ids=ids, frame_index=index,
+          small_frame, small_ids, _ = preview(frame_buffer.pop(0), ids=ids)
+          overlay.write(draw_overlay(small_frame, ids=small_ids, frame_index=index,
                                      object_ids=object_ids))
         frame_buffer.clear()
         summary["frames"] += 1
@@ -213,8 +230,9 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
             {"x": float(x), "y": float(y), "visible": bool(v)}
             for (x, y), v in zip(frame_points, visible)]})
         if overlay:
-          overlay.write(draw_overlay(frame_buffer.pop(0), points=frame_points,
-                                     visible=visible, frame_index=index))
+          small_frame, _, small_points = preview(frame_buffer.pop(0), points=frame_points)
+          overlay.write(draw_overlay(small_frame, points=small_points, visible=visible,
+                                     frame_index=index))
         frame_buffer.clear()
         summary["frames"] += 1
         progress.update(1, extra=at)
