@@ -20,7 +20,7 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 test: $(VENV)/installed.stamp
 	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal tests
 
-# The edit loop: everything but the end-to-end runs of binaries in new processes.
+# The edit loop: everything but the slowest end-to-end runs (marked slow).
 test-fast: $(VENV)/installed.stamp
 	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal -m "not slow" tests
 
