@@ -1,5 +1,6 @@
 """Training: one-step smoke runs on fake TFRecords, distribution, resume, export."""
 
+import json
 import os
 import subprocess
 import sys
@@ -112,6 +113,25 @@ class TrainingTest(tf.test.TestCase):
     trainer.train(tiny_config(self.pattern, num_steps=1), workdir)
     config = tiny_config(self.pattern, num_steps=2)
     config.model.embed_dim = 12
+    with self.assertRaisesRegex(trainer.TrainingError, "different model"):
+      trainer.train(config, workdir)
+
+  def test_workdir_of_an_older_config_resumes_and_initialises(self):
+    # A workdir written before `model.coordinates` existed: built with its default (True).
+    workdir = os.path.join(self.root, "older")
+    trainer.train(tiny_config(self.pattern, num_steps=1), workdir)
+    path = os.path.join(workdir, trainer.CONFIG_NAME)
+    with open(path) as f:
+      saved = json.load(f)
+    del saved["model"]["coordinates"]
+    with open(path, "w") as f:
+      json.dump(saved, f)
+    trainer.train(tiny_config(self.pattern, num_steps=2), workdir)  # resumes
+    trainer.train(tiny_config(self.pattern, num_steps=1, init_workdir=workdir),
+                  os.path.join(self.root, "from_older"))
+    # Without coordinate channels it is another model.
+    config = tiny_config(self.pattern, num_steps=3)
+    config.model.coordinates = False
     with self.assertRaisesRegex(trainer.TrainingError, "different model"):
       trainer.train(config, workdir)
 

@@ -47,6 +47,15 @@ all_finite = checkpoints.all_finite
 TrainingError = errors.TrainingError
 
 
+def model_fields(config_json: dict) -> dict:
+  """The `model` section of a config as JSON, with the fields an older config lacks set to
+  the base defaults it was built with (a field added later keeps old workdirs usable)."""
+  from colortrack.configs import base  # pylint: disable=g-import-not-at-top
+  fields = json.loads(base.get_base_config().to_json_best_effort())["model"]
+  fields.update(config_json.get("model") or {})
+  return fields
+
+
 def save_or_check_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Writes config.json; on resume, refuses a model that differs from the saved one."""
   path = os.path.join(workdir, CONFIG_NAME)
@@ -54,7 +63,8 @@ def save_or_check_config(config: ml_collections.ConfigDict, workdir: str) -> Non
   if os.path.exists(path):
     with open(path) as f:
       saved = json.load(f)
-    if saved.get("model") != current["model"] or saved.get("method") != current["method"]:
+    if (model_fields(saved) != model_fields(current) or
+        saved.get("method", "vondrick") != current["method"]):
       raise TrainingError(f"{path}: the workdir holds a different model "
                           f"({saved.get('model')}); use a new --workdir")
   files.write_json_atomic(path, current)
@@ -219,8 +229,8 @@ def _init_from_workdir(model: colorizer.Colorizer, config: ml_collections.Config
   """Loads model weights of `config.train.init_workdir` (e.g. MAST pair pre-training)."""
   source = config.train.init_workdir
   source_config = load_config(source)
-  if json.loads(source_config.to_json_best_effort())["model"] != json.loads(
-      config.to_json_best_effort())["model"]:
+  if model_fields(json.loads(source_config.to_json_best_effort())) != model_fields(
+      json.loads(config.to_json_best_effort())):
     raise TrainingError(f"{source}: init_workdir holds a different model "
                         f"({source_config.model}); it cannot initialise this one")
   checkpoint = latest_checkpoint(source)
