@@ -179,7 +179,7 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
           entry["seconds"] = round(time.monotonic() - t0, 3)
           entries.append(entry)
           if entry["status"] == "ok":
-            # Per source (the manifest keeps it too); shown with --library_logs / -v 1.
+            # Per source (the manifest keeps it too); shown with --verbosity=1.
             logging.debug("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
                          shard_index, num_shards, source.path, entry["clips"],
                          entry["source_frames"],
