@@ -43,8 +43,9 @@ FINE_RADIUS = flags.DEFINE_integer("fine_radius", None, "MAST ROI half size.")
 RENORMALIZE = flags.DEFINE_bool("renormalize", None, "Masks: rescale each object's propagated "
                                  "probabilities to [0, 1] per frame (against shrinking).")
 RENORMALIZE_FLOOR = flags.DEFINE_float(
-    "renormalize_floor", None, "Stretch each object's channel by at most 1/floor when "
-    "renormalizing, so an object that left the frame can disappear (0: always).")
+    "renormalize_floor", None, "With --renormalize: leave an object's channel as it is when "
+    "its values span less than this, so an object that left the frame fades (0: always "
+    "rescale).")
 FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also search the first "
                                  "frame's object cells over the whole frame (re-finds objects "
                                  "that left and came back).")
@@ -55,9 +56,9 @@ FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
                              "Track with the head's embedding or the last ResNet stage "
                              "(training workdirs). Default: the model's.")
 
-_OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST, TEMPERATURE, TOP_K, RADIUS, HARD,
-              COARSE_RADIUS, FINE_RADIUS, FEATURES, RENORMALIZE, RENORMALIZE_FLOOR,
-              FIRST_GLOBAL, MIN_FIRST_SIMILARITY)
+_OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST,
+              TEMPERATURE, TOP_K, RADIUS, HARD, COARSE_RADIUS, FINE_RADIUS, FEATURES,
+              RENORMALIZE, RENORMALIZE_FLOOR, FIRST_GLOBAL, MIN_FIRST_SIMILARITY)
 
 
 def overrides() -> dict:

@@ -77,7 +77,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   # Masks: rescale each object's propagated channel to [0, 1] per frame (UVC's
   # norm_mask), against the shrinking of soft propagation.
   config.inference.renormalize = False
-  # ...but a channel is stretched by at most 1 / renormalize_floor, so an object that
+  # ...except a channel whose values span less than renormalize_floor, so an object that
   # left the frame is not forced back onto the background (0: always to full range).
   config.inference.renormalize_floor = 0.0
   # With a local radius, also search the first frame's object cells over the whole

@@ -33,7 +33,7 @@ class PropagationConfig:
   radius: int = 0  # grid cells; 0: global
   hard: bool = False  # one-hot labels enter the memory (MAST)
   renormalize: bool = False  # masks: rescale each object's channel to [0, 1] per frame
-  # ... stretching a channel by at most 1 / renormalize_floor (a gone object stays gone)
+  # ... except a channel whose values span less than this (a gone object fades)
   renormalize_floor: float = 0.0
   # With a radius: the first frame's object cells are also searched over the whole
   # frame (re-finds an object that left and came back elsewhere).

@@ -41,7 +41,7 @@ class TrackingSettings:
   temperature: the pointer's softmax temperature; top_k (0: all) and radius
   (grid cells; 0: global) restrict each location's candidates; hard: one-hot
   labels enter the memory; renormalize: masks rescaled to [0, 1] per object
-  and frame, each stretched by at most 1 / renormalize_floor; first_global:
+  and frame, except channels spanning less than renormalize_floor; first_global:
   the first frame's object cells are candidates everywhere (with a radius);
   min_first_similarity: masks keep object k only where a cell resembles a
   first-frame cell of k that much (0: off);
