@@ -46,7 +46,7 @@ _TOP_K = flags.DEFINE_integer("top_k", None, "Top-k. Default: the preset's.")
 _RADIUS = flags.DEFINE_integer("radius", None, "Local radius in grid cells (0: global). "
                                "Default: the preset's.")
 _MEMORY = flags.DEFINE_enum("memory", None, ["window", "mast"], "Default: the preset's.")
-_FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
+_FEATURES = flags.DEFINE_enum("features", None, list(serving.FEATURES),
                               "Tracked features; default: the preset's inference.features.")
 _HEIGHT = flags.DEFINE_integer("height", 480, "Frame height of the synthetic video.")
 _WIDTH = flags.DEFINE_integer("width", 854, "Frame width of the synthetic video.")

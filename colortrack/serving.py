@@ -4,7 +4,7 @@ Signatures:
   embed(frames: uint8 [T, H, W, 3] RGB, any size)
       -> embeddings float32 [T, ceil(H/s), ceil(W/s), D], s = output stride:
          the features the config's `inference.features` names (the head's
-         embedding, or the L2-normalized last ResNet stage).
+         embedding, the L2-normalized last ResNet stage, or the last two).
          The model's input is computed inside by the method
          (`Method.serving_input`: gray Lab L for the colorization method, the
          configured colour space for MAST; in-graph); frames are padded at the bottom/right by
@@ -35,7 +35,10 @@ from colortrack.modeling import colorizer as colorizer_lib
 from colortrack.utils import files
 
 CONFIG_NAME = "colortrack_config.json"
-FEATURES = ("embedding", "encoder")
+# What `embed` returns: the head's embedding, or these ResNet stages (L2-normalized each,
+# concatenated; `Colorizer.encoder_features`).
+ENCODER_STAGES = {"encoder": ("stage4",), "encoder_stages34": ("stage3", "stage4")}
+FEATURES = ("embedding",) + tuple(ENCODER_STAGES)
 
 
 class TrackerModule(tf.Module):
@@ -46,11 +49,15 @@ class TrackerModule(tf.Module):
     """`method` says what the network sees (`Method.serving_input`).
 
     `features`: what `embed` returns, "embedding" (the head's output, what the
-    pointer was trained on) or "encoder" (the L2-normalized last ResNet stage).
+    pointer was trained on), "encoder" (the L2-normalized last ResNet stage) or
+    "encoder_stages34" (the last two stages, each L2-normalized, concatenated).
     """
     super().__init__(name="colortrack")
     if features not in FEATURES:
       raise errors.UserError(f"unknown features {features!r}; choose from {FEATURES}")
+    if features == "encoder_stages34" and model.output_stride > 16:
+      raise errors.UserError(f"features {features!r} need output stride <= 16 (stage 3 and "
+                             f"stage 4 on one grid); this model runs at {model.output_stride}")
     self.model = model
     self.method = method
     self.color_space = method.color_space  # "gray", or MAST's "lab" / "rgb" / "hsv"
@@ -71,8 +78,8 @@ class TrackerModule(tf.Module):
   def embed_frames(self, frames):
     """uint8 RGB `[T, H, W, 3]` -> embeddings `[T, h, w, D]`."""
     x = self.model_input(frames)
-    if self.features == "encoder":
-      embeddings = self.model.encoder_features(x[:, None])[:, 0]
+    if self.features in ENCODER_STAGES:
+      embeddings = self.model.encoder_features(x[:, None], ENCODER_STAGES[self.features])[:, 0]
     elif self.model.head_temporal_kernel == 1:
       # Frames are independent: each one is a clip of length 1.
       embeddings = self.model(x[:, None], training=False)[:, 0]

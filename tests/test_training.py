@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from colortrack import errors
 from colortrack import serving
 from colortrack.configs import tiny
 from colortrack.data import pipeline
@@ -161,16 +162,22 @@ class TrainingTest(tf.test.TestCase):
     self.assertAllClose(propagated, np.reshape(pointer, (5, 7, 3)), atol=1e-5)
     self.assertGreater(serving.directory_size_bytes(export_dir), 0)
 
-  def test_savedmodel_with_encoder_features(self):
+  def _export_with_features(self, features: str):
+    """A tiny model exported with `inference.features=features`, and what it serves for
+    2 random 37 x 50 frames: (config, model, module, frames, served, export_dir)."""
     config = tiny_config(self.pattern)
     config.unlock()
-    config.inference.features = "encoder"
+    config.inference.features = features
     model = trainer.build_model_from_config(config)
-    export_dir = os.path.join(self.root, "saved_encoder")
+    export_dir = os.path.join(self.root, f"saved_{features}")
     module, _ = serving.export(model, export_dir, config)
-    loaded = tf.saved_model.load(export_dir)
     frames = np.random.default_rng(0).integers(0, 256, size=(2, 37, 50, 3), dtype=np.uint8)
-    served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
+    served = tf.saved_model.load(export_dir).signatures["embed"](
+        frames=tf.constant(frames))["embeddings"].numpy()
+    return config, model, module, frames, served, export_dir
+
+  def test_savedmodel_with_encoder_features(self):
+    config, model, module, frames, served, export_dir = self._export_with_features("encoder")
     # The last ResNet stage on the same 5 x 7 grid, one unit vector per cell.
     self.assertEqual(served.shape, (2, 5, 7, config.model.encoder_widths[-1]))
     self.assertAllClose(np.linalg.norm(served, axis=-1), np.ones((2, 5, 7)), atol=1e-4)
@@ -178,6 +185,21 @@ class TrainingTest(tf.test.TestCase):
     self.assertAllClose(served, tf.math.l2_normalize(stage4, axis=-1), atol=1e-5)
     self.assertEqual(embedder.load(export_dir).config.inference.features, "encoder")
 
+  def test_savedmodel_with_two_encoder_stages(self):
+    config, model, module, frames, served, _ = self._export_with_features("encoder_stages34")
+    widths = config.model.encoder_widths
+    self.assertEqual(served.shape, (2, 5, 7, widths[2] + widths[3]))
+    # Each half is its stage's unit vector / sqrt(2): the dot product of two cells is the
+    # mean of the two stages' cosine similarities.
+    stages = model.encoder(module.model_input(tf.constant(frames)), training=False)
+    self.assertAllClose(served[..., :widths[2]] * np.sqrt(2),
+                        tf.math.l2_normalize(stages["stage3"], axis=-1), atol=1e-5)
+    self.assertAllClose(served[..., widths[2]:] * np.sqrt(2),
+                        tf.math.l2_normalize(stages["stage4"], axis=-1), atol=1e-5)
+    self.assertAllClose(np.linalg.norm(served, axis=-1), np.ones((2, 5, 7)), atol=1e-4)
+    config.model.output_stride = 32  # stage 3 (stride 16) and stage 4 on different grids
+    with self.assertRaisesRegex(errors.UserError, "output stride <= 16"):
+      serving.make_module(trainer.build_model_from_config(config), config)
   def test_inference_defaults_parse_by_type_and_refuse_unknown_keys(self):
     config = tiny.get_config()
     tuned = serving.with_inference_defaults(
@@ -187,14 +209,16 @@ class TrainingTest(tf.test.TestCase):
                      (True, 10, 0.1, "encoder"))
     self.assertFalse(config.inference.renormalize)  # the input is not modified
     # The keypoint profile: typed by the placeholder, used only when tracking points.
-    tuned = serving.with_inference_defaults(config, ["keypoints.scale=2", "keypoints.top_k=5"])
-    self.assertEqual((tuned.inference.keypoints.scale, tuned.inference.keypoints.top_k),
-                     (2.0, 5))
+    tuned = serving.with_inference_defaults(
+        config, ["keypoints.scale=2", "keypoints.top_k=5", "keypoints.max_short_side=240"])
+    self.assertEqual((tuned.inference.keypoints.scale, tuned.inference.keypoints.top_k,
+                      tuned.inference.keypoints.max_short_side), (2.0, 5, 240))
     for_masks = trackers.settings(tuned)
     for_points = trackers.settings(tuned, for_keypoints=True)
-    self.assertEqual((for_masks.scale, for_masks.top_k), (1.0, config.inference.top_k))
-    self.assertEqual((for_points.scale, for_points.top_k, for_points.window),
-                     (2.0, 5, config.inference.window))
+    self.assertEqual((for_masks.scale, for_masks.top_k, for_masks.max_short_side),
+                     (1.0, config.inference.top_k, config.inference.max_short_side))
+    self.assertEqual((for_points.scale, for_points.top_k, for_points.window,
+                      for_points.max_short_side), (2.0, 5, config.inference.window, 240))
     # Flags override both.
     self.assertEqual(trackers.settings(tuned, {"scale": 1.5}, for_keypoints=True).scale, 1.5)
     for bad, message in [("windw=3", "KEY one of"), ("long_term=0", "KEY one of"),

@@ -52,9 +52,9 @@ FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also sear
 MIN_FIRST_SIMILARITY = flags.DEFINE_float(
     "min_first_similarity", None, "Masks: keep object k only where a cell's best affinity to "
     "the first frame's cells of k is at least this, else background (0: off).")
-FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder"],
-                             "Track with the head's embedding or the last ResNet stage "
-                             "(training workdirs). Default: the model's.")
+FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder", "encoder_stages34"],
+                             "Track with the head's embedding, the last ResNet stage or "
+                             "the last two (training workdirs). Default: the model's.")
 
 _OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST,
               TEMPERATURE, TOP_K, RADIUS, HARD, COARSE_RADIUS, FINE_RADIUS, FEATURES,

@@ -86,8 +86,10 @@ def get_base_config() -> ml_collections.ConfigDict:
   # Masks: object k only where a cell's best affinity to the first frame's cells of k
   # is at least this (else background): a gone object stays gone. 0: off.
   config.inference.min_first_similarity = 0.0
-  # What the tracker compares: "embedding" (the head's output, the paper) or
-  # "encoder" (the L2-normalized last ResNet stage, no coordinates or dilated head).
+  # What the tracker compares: "embedding" (the head's output, the paper),
+  # "encoder" (the L2-normalized last ResNet stage, no coordinates or dilated head) or
+  # "encoder_stages34" (stages 3 and 4, each L2-normalized, concatenated: texture at
+  # two depths).
   config.inference.features = "embedding"
   # Frames are embedded at most this many pixels on their short side (0: as they are);
   # results come back at the video's own size. The models are trained and tuned at
@@ -103,6 +105,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   # need a finer grid than masks); flags still override them.
   config.inference.keypoints = ml_collections.ConfigDict()
   config.inference.keypoints.scale = config_dict.placeholder(float)
+  config.inference.keypoints.max_short_side = config_dict.placeholder(int)
   config.inference.keypoints.window = config_dict.placeholder(int)
   config.inference.keypoints.top_k = config_dict.placeholder(int)
   config.inference.keypoints.radius = config_dict.placeholder(int)

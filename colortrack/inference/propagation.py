@@ -7,6 +7,7 @@ to reference cells within `radius` cells in row and column of every reference
 frame. Both can keep only each row's top-k affinities (test-time options).
 """
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -61,6 +62,18 @@ def assemble_tiles(blocks, height: int, width: int, tile: int):
   return tf.concat(rows, axis=0)
 
 
+def _window_bias(geometry, radius: int) -> np.ndarray:
+  """`[queries, key cells]` (both row-major): 0 where the key cell is within `radius` rows and
+  columns of the query, -1e9 elsewhere. `geometry`: for rows, then columns, (first query -
+  first key, number of queries, number of keys)."""
+  (row_offset, query_rows, key_rows), (col_offset, query_cols, key_cols) = geometry
+  far_rows = np.abs(np.arange(query_rows)[:, None] + row_offset - np.arange(key_rows)) > radius
+  far_cols = np.abs(np.arange(query_cols)[:, None] + col_offset - np.arange(key_cols)) > radius
+  outside = far_rows[:, None, :, None] | far_cols[None, :, None, :]
+  return np.where(outside, -1e9, 0.0).astype(np.float32).reshape(
+      query_rows * query_cols, key_rows * key_cols)
+
+
 def propagate_local(target, references, reference_labels, temperature, radius: int,
                     top_k: int = 0, tile: int = 12, global_keys=None, global_labels=None):
   """The pointer restricted to a (2 radius + 1)^2 window, on grids.
@@ -83,22 +96,23 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
   num_labels = reference_labels.shape[-1]
   radius = int(radius)
   blocks = []
+  biases = {}
   for rows, cols, key_rows, key_cols in window_tiles(height, width, tile, radius):
     queries = tf.reshape(target[rows, cols], [-1, dim])
     keys = tf.reshape(references[:, key_rows, key_cols], [-1, dim])
     values = tf.reshape(reference_labels[:, key_rows, key_cols], [-1, num_labels])
     logits = tf.matmul(queries, keys, transpose_b=True) / temperature
-    # Window test from 1-D row/col indices broadcast to [queries, keys].
-    q_rows, q_cols = tf.meshgrid(tf.range(rows.start, rows.stop),
-                                 tf.range(cols.start, cols.stop), indexing="ij")
-    k_rows, k_cols = tf.meshgrid(tf.range(key_rows.start, key_rows.stop),
-                                 tf.range(key_cols.start, key_cols.stop), indexing="ij")
-    k_rows = tf.tile(tf.reshape(k_rows, [-1]), [frames])
-    k_cols = tf.tile(tf.reshape(k_cols, [-1]), [frames])
-    inside = tf.logical_and(
-        tf.abs(tf.reshape(q_rows, [-1, 1]) - k_rows[None]) <= radius,
-        tf.abs(tf.reshape(q_cols, [-1, 1]) - k_cols[None]) <= radius)
-    logits = tf.where(inside, logits, tf.constant(-1e9, tf.float32))
+    # Keys outside the window get -1e9: an additive bias per (query, key cell), the same for
+    # every reference frame, built at trace time (the grid size is static) and shared by
+    # the tiles of one geometry (all interior tiles).
+    geometry = tuple((q.start - k.start, q.stop - q.start, k.stop - k.start)
+                     for q, k in ((rows, key_rows), (cols, key_cols)))
+    if geometry not in biases:
+      biases[geometry] = tf.constant(_window_bias(geometry, radius))
+    bias = biases[geometry]  # [queries, cells]
+    num_queries, cells = bias.shape
+    logits = tf.reshape(tf.reshape(logits, [num_queries, frames, cells]) + bias[:, None],
+                        [num_queries, -1])
     if global_keys is not None:
       logits = tf.concat([logits, tf.matmul(queries, global_keys, transpose_b=True) /
                           temperature], axis=1)

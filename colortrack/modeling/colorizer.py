@@ -58,29 +58,41 @@ class Colorizer(keras.Model):
              for i, d in enumerate(input_shape)]
     self.call(ops.zeros(shape))
 
-  def _stage4(self, inputs, training):
-    """Clips `[B, T, H, W, C]` -> the last ResNet stage `[B, T, h, w, encoder_widths[-1]]`."""
+  def _stages(self, inputs, training, names=("stage4",)):
+    """Clips `[B, T, H, W, C]` -> ResNet stages by name, each `[B, T, h, w, width]`."""
     shape = ops.shape(inputs)
     frames = ops.reshape(inputs, (-1, shape[2], shape[3], inputs.shape[-1]))
-    features = self.encoder(frames, training=training)["stage4"]
-    feature_shape = ops.shape(features)
-    return ops.reshape(features, (shape[0], shape[1], feature_shape[1], feature_shape[2],
-                                  features.shape[-1]))
+    features = self.encoder(frames, training=training)
+    out = []
+    for name in names:
+      stage = features[name]
+      stage_shape = ops.shape(stage)
+      out.append(ops.reshape(stage, (shape[0], shape[1], stage_shape[1], stage_shape[2],
+                                     stage.shape[-1])))
+    return out
 
   def call(self, gray, training=False):
-    features = self._stage4(gray, training)
+    features, = self._stages(gray, training)
     if self.use_coordinates:
       features = self.coordinates(features)
     embeddings = self.head(features, training=training)
     return _l2_normalize(embeddings) if self.normalize_embeddings else embeddings
 
-  def encoder_features(self, inputs):
-    """L2-normalized last ResNet stage `[B, T, h, w, encoder_widths[-1]]` (inference).
+  def encoder_features(self, inputs, stages: Sequence[str] = ("stage4",)):
+    """ResNet `stages` of clips `[B, T, H, W, C]`, for tracking (inference).
 
-    Same grid as the embeddings, without the coordinate channels and the dilated
-    head: an alternative tracking feature (config `inference.features`).
+    Each stage is L2-normalized; several are concatenated and scaled by
+    1 / sqrt(len(stages)), so every location's vector has unit norm and its dot
+    product with another is the mean of the stages' cosine similarities. Output
+    `[B, T, h, w, sum of the stages' widths]` on the embeddings' grid, without
+    the coordinate channels and the dilated head: an alternative tracking
+    feature (config `inference.features`). The stages must share a grid (stages
+    3 and 4 do for output stride <= 16).
     """
-    return _l2_normalize(self._stage4(inputs, training=False))
+    features = [_l2_normalize(f) for f in self._stages(inputs, False, stages)]
+    if len(features) == 1:
+      return features[0]
+    return ops.concatenate(features, axis=-1) / float(len(features)) ** 0.5
 
   def get_config(self):
     config = super().get_config()
