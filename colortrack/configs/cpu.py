@@ -29,8 +29,11 @@ is this preset trained for 4800 steps on ../shared/data/unlabeled at 6 fps, then
 three runs; exact commands in its MODEL_CARD.md), tracking with radius 8:
 DAVIS-2016 dev J&F-Mean 0.566 (0.565 after the first 4800 steps; at radius 12,
 the setting until then: 0.512 after 800 steps, 0.539 after 4800) with
-  python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model
-(BENCHMARKS.md "Trained trackers"). The 6000-step schedule above has not been
+  python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_model \
+      --model=WORKDIR
+(BENCHMARKS.md "Trained trackers"). The shipped export runs those weights at
+output stride 4 with stages 3 + 4 as features, radius 16, top-20: 0.605 with
+the same command and no --model (BENCHMARKS.md "Round 4"). The 6000-step schedule above has not been
 run in one piece. 2000 steps (seed 0) on 25 / 50 / 100% of the 171 sources of
 ../shared/data/unlabeled (videos, davis2016-train-256p, videos_more; 4828 clips
 in all) give dev J&F 0.5062 / 0.4948 / 0.5054 at about 41 min per run
