@@ -33,11 +33,12 @@ the setting until then: 0.512 after 800 steps, 0.539 after 4800) with
       --model=WORKDIR
 (BENCHMARKS.md "Trained trackers"). The shipped export runs those weights at
 output stride 4 with stages 3 + 4 as features, radius 16, top-20: 0.605 with
-the same command and no --model (BENCHMARKS.md "Round 4"). The 6000-step schedule above has not been
-run in one piece. 2000 steps (seed 0) on 25 / 50 / 100% of the 171 sources of
-../shared/data/unlabeled (videos, davis2016-train-256p, videos_more; 4828 clips
-in all) give dev J&F 0.5062 / 0.4948 / 0.5054 at about 41 min per run
-(BENCHMARKS.md "Data scaling"): at this length more sources do not help.
+the same command and no --model (BENCHMARKS.md "Round 4"). The 6000-step
+schedule above has not been run in one piece. 2000 steps (seed 0) on 25 / 50 /
+100% of the 171 sources of ../shared/data/unlabeled (videos,
+davis2016-train-256p, videos_more; 4828 clips in all) give dev J&F 0.5062 /
+0.4948 / 0.5054 at about 41 min per run (BENCHMARKS.md "Data scaling"): at
+this length more sources do not help.
 """
 
 from colortrack.configs import base

@@ -43,8 +43,8 @@ def upsampled_ids(probabilities: np.ndarray, height: int, width: int,
   Equal to `onehot_to_ids` of the bilinear upsampling (up to float rounding where
   two channels tie), without upsampling every channel: a pixel whose neighbouring
   cells all have the same argmax gets it (a convex mix of cells that agree keeps
-  their argmax), so only pixels near a label boundary are interpolated. For HD video this is most of the cost of
-  returning full-size masks.
+  their argmax), so only pixels near a label boundary are interpolated. For HD
+  video this is most of the cost of returning full-size masks.
   """
   import cv2  # pylint: disable=g-import-not-at-top
   h, w = probabilities.shape[:2]

@@ -47,8 +47,9 @@ class TrackingSettings:
   first-frame cell of k that much (0: off);
   features: "embedding", "encoder" or "encoder_stages34" (serving.FEATURES;
   training workdirs); scale: frames resized by this before embedding, and to
-  at most max_short_side pixels on their short side (0: no limit); output_stride: the encoder's stride at test
-  time (0: as trained; 4 for a model trained at 8: a finer grid, same weights);
+  at most max_short_side pixels on their short side (0: no limit);
+  output_stride: the encoder's stride at test time (0: as trained; 4 for a
+  model trained at 8: a finer grid, same weights);
   keypoint_sigma: the width in grid cells of the Gaussian a keypoint is drawn as.
   """
   memory: str
