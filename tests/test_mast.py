@@ -118,6 +118,26 @@ class ObjectiveTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(mast.from_color_space(x, space), rgb, atol=1e-3)
 
 
+class NetworkTest(tf.test.TestCase, parameterized.TestCase):
+
+  @parameterized.parameters(mast_pair, mast_multi)
+  def test_embedding_is_a_linear_projection_of_the_last_stage(self, preset):
+    # MAST's network (configs/base.py): no coordinate channels, no dilated head, so
+    # the embedding is stage4 @ W + b (L2-normalized in the `cpu` variant) and the
+    # loss shapes the very features that tracking with `features=encoder` compares.
+    for variant in ("tiny", "cpu"):
+      config = preset.get_config(variant)
+      model = trainer.build_model_from_config(config)
+      clip = np.random.default_rng(0).uniform(-1, 1, (1, 1, 32, 32, 3)).astype(np.float32)
+      stage4 = model.encoder(clip[:, 0])["stage4"].numpy()[0]
+      kernel, bias = model.head.projection.get_weights()
+      expected = stage4 @ kernel.reshape(stage4.shape[-1], -1) + bias
+      if config.model.normalize_embeddings:
+        expected /= np.linalg.norm(expected, axis=-1, keepdims=True)
+      self.assertEqual(len(model.head.trainable_weights), 2, variant)  # the projection's
+      self.assertAllClose(model(clip).numpy()[0, 0], expected, atol=1e-5, msg=variant)
+
+
 class MemoryTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters(

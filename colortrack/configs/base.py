@@ -37,7 +37,13 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.model.encoder_blocks = (2, 2, 2, 2)
   config.model.output_stride = 8  # 256x256 -> 32x32
   config.model.head_width = 256
-  config.model.head_dilations = (1, 2, 4, 8)  # then a 1x1x1 projection: 5 layers
+  # Then a 1x1x1 projection: 5 layers, the paper's head. () leaves the projection alone,
+  # a linear map of the encoder's features, as MAST's network (one convolution after the
+  # ResNet); the MAST and `cpu` presets use it. Tracking compares the encoder's features,
+  # and through the dilated head the loss did not make them better: MAST's trained
+  # encoder tracked worse than its random one (DAVIS-2016 dev J&F 0.476 vs 0.524). With
+  # the projection alone it beats it, and steps are cheaper (BENCHMARKS.md, "Round 5").
+  config.model.head_dilations = (1, 2, 4, 8)
   # 1: each frame's embedding depends on that frame alone (cacheable, streamable
   # at tracking time); 3 mixes neighbouring frames as the paper's head does.
   config.model.head_temporal_kernel = 1

@@ -9,18 +9,17 @@ ablations rgb | hsv, classify, noalign. Without `cpu` the model is the paper's
 (ResNet-18 with output stride 4 at 256x256, batch 24, Adam 1e-3), for GPUs.
 Then fine-tune with mast_multi.py. Inference defaults: MAST memory (frames 0, 5
 and t-5, t-3, t-1), two-step ROI attention, soft propagation.
-Expected numbers (`:cpu`, 2500 steps on ../shared/data/unlabeled, 28 min here; the
-shipped colortrack/pretrained/mast_cpu, tracking with radius 8): DAVIS-2016 dev
-J&F-Mean 0.469 with
+Expected numbers (`:cpu`, on the 4828 clips of all 171 sources of
+../shared/data/unlabeled, BENCHMARKS.md "Round 5"): 2500 steps (12 min here)
+give DAVIS-2016 dev J&F 0.5645 with encoder features and window memory (the same
+network at its random initial weights: 0.4944); continued to 7500 steps (37 min
+in all), 0.5704, with
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_mast \
-      --model=colortrack/pretrained/mast_cpu
-(BENCHMARKS.md, "Trained trackers", for the whole recipe and the comparisons).
-mast_cpu was trained with the earlier objective. With today's (one of a/b dropped
-in every clip, loss on it alone, values x 20), 2500 steps on all 171 sources (54
-min; coordinate channels still on): dev J&F 0.476 with encoder features and
-0.382 with the head's embedding, against 0.524 and 0.250 for the same network at
-its random initial weights (BENCHMARKS.md, "MAST"); without coordinate channels
-(as here now) 0.469 with encoder features.
+      --model=WORKDIR --memory=window
+That is the shipped colortrack/pretrained/mast_cpu (0.5693 as exported, with
+renormalize_floor 0.8; its MODEL_CARD.md). Before round 5 the MAST presets had the
+colorization paper's 5-layer dilated head: 2500 steps gave 0.476 with encoder
+features against 0.524 for its random initial weights (BENCHMARKS.md, "MAST").
 """
 
 from colortrack.configs import base
@@ -41,7 +40,8 @@ def get_config(arg: str = ""):
   # MAST train on current PyTorch does (the `cpu` variant uses cosine at T 0.05 instead).
   config.model.temperature = config.inference.temperature = 8.0
   config.model.coordinates = False  # as MAST's network (configs/base.py says why)
+  config.model.head_dilations = ()  # likewise: a linear projection of the encoder
   mast_variants.apply(config, arg)
   if "cpu" in (arg or ""):
-    config.train.num_steps = 4000  # about 73 minutes at ~1.1 s/step here
+    config.train.num_steps = 7500  # 37 minutes here, as the shipped mast_cpu
   return base.lock(config)

@@ -18,7 +18,8 @@ class Colorizer(keras.Model):
   `[B, T, h, w, embed_dim]` with h = ceil(H / output_stride), w likewise; cell
   (i, j) covers pixels [i*s, (i+1)*s) x [j*s, (j+1)*s), s = output_stride.
   ResNet features of each frame get x, y coordinate channels (unless
-  `coordinates=False`, as MAST's network), then the 3D head.
+  `coordinates=False`, as MAST's network), then the 3D head (with
+  `head_dilations=()`, as MAST's network, only its linear 1x1x1 projection).
   With `normalize_embeddings`, embeddings are L2-normalized, so the pointer's
   affinity is a cosine similarity and `temperature` alone sets its sharpness
   (the paper uses raw dot products; cosine + a small temperature learns much
