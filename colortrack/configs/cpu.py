@@ -28,8 +28,8 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
     12: dev-set J&F 0.565 instead of 0.539 with the model after 4800 steps.
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here with the 5-layer head (benchmarks/train_throughput.py,
-BENCHMARKS.md "Training"): 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB, so 6000
-steps took about 1.8 h.
+BENCHMARKS.md "Training"): 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB (6000
+steps: about 1.8 h); about 0.5 s/step with the linear head (a training log).
 Expected numbers: the shipped default tracker colortrack/pretrained/vondrick_cpu
 is this preset with the 5-layer head (`--config.model.head_dilations='(1,2,4,8)'`)
 trained for 4800 steps on ../shared/data/unlabeled at 6 fps, then
@@ -45,8 +45,8 @@ the same command and no --model (BENCHMARKS.md "Round 4"). The 6000-step
 schedule above has not been run in one piece. 2000 steps (seed 0) on 25 / 50 /
 100% of the 171 sources of ../shared/data/unlabeled (videos,
 davis2016-train-256p, videos_more; 4828 clips in all) give dev J&F 0.5062 /
-0.4948 / 0.5054 with the 5-layer head at about 41 min per run (BENCHMARKS.md "Data scaling"): at
-this length more sources do not help.
+0.4948 / 0.5054 with the 5-layer head at about 41 min per run (BENCHMARKS.md
+"Data scaling"): at this length more sources do not help.
 """
 
 from colortrack.configs import base
