@@ -200,6 +200,7 @@ class TrainingTest(tf.test.TestCase):
     config.model.output_stride = 32  # stage 3 (stride 16) and stage 4 on different grids
     with self.assertRaisesRegex(errors.UserError, "output stride <= 16"):
       serving.make_module(trainer.build_model_from_config(config), config)
+
   def test_inference_defaults_parse_by_type_and_refuse_unknown_keys(self):
     config = tiny.get_config()
     tuned = serving.with_inference_defaults(

@@ -8,6 +8,7 @@ defaults (the `inference` section of its training config), then the paper's.
 from absl import flags
 
 from colortrack import pretrained
+from colortrack import serving
 from colortrack.inference import trackers
 
 METHOD = flags.DEFINE_enum("method", "model", ["model", "identity", "flow"],
@@ -52,7 +53,7 @@ FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also sear
 MIN_FIRST_SIMILARITY = flags.DEFINE_float(
     "min_first_similarity", None, "Masks: keep object k only where a cell's best affinity to "
     "the first frame's cells of k is at least this, else background (0: off).")
-FEATURES = flags.DEFINE_enum("features", None, ["embedding", "encoder", "encoder_stages34"],
+FEATURES = flags.DEFINE_enum("features", None, list(serving.FEATURES),
                              "Track with the head's embedding, the last ResNet stage or "
                              "the last two (training workdirs). Default: the model's.")
 
