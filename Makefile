@@ -59,7 +59,7 @@ demo: $(VENV)/installed.stamp
 	    --results_dirs=$(DEMO_DIR)/davis_trained,$(DEMO_DIR)/davis_tiny,$(DEMO_DIR)/davis_identity,$(DEMO_DIR)/davis_flow \
 	    --names=trained,tiny-300-steps,identity,flow --davis_root=$(DEMO_DIR)/synthetic/davis \
 	    --plot_dir=$(DEMO_DIR)/compare
-	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4, tracked by colortrack/pretrained/vondrick_cpu"
+	@echo "demo: overlay video $(DEMO_DIR)/track/overlay.mp4, tracked by colortrack/pretrained/ensemble_cpu"
 	@echo "demo: the four trackers side by side: $(DEMO_DIR)/compare/index.html (open in a browser)"
 	@echo "demo: TensorBoard of the brief training: $(VENV)/bin/tensorboard --logdir=$(DEMO_DIR)/train/tensorboard"
 

@@ -9,15 +9,19 @@ pointer (its test-time settings; --radius etc. override them), with frame
 features the tracker options do not offer, and prints J&F. Variants
 (every feature vector L2-normalized; "+" concatenates):
   stage4            the last ResNet stage (= --features=encoder)
+  stages34          stages 3 and 4 (= --features=encoder_stages34)
   stage4+embedding  the last stage and the head's embedding
   stage4+stage3+stage2
   stage4+0.7stage3  stage 3 weighted 0.7 (--features=encoder_stages34 weights it 1)
   flip              stage 4 averaged with stage 4 of the mirrored frame (test-time
                     augmentation)
+--ensemble_workdirs=W1,W2 adds more networks' features (the same variant of each
+one's weights, seeing frames as its method does; an ensemble as train.export
+--ensemble_workdirs makes).
 --guided_radius=R additionally smooths each soft mask with a guided filter (He
 et al.; the gray frame as guide, radius R pixels, --guided_eps) before argmax.
-None of these helped on the dev set (BENCHMARKS.md, "Round 4"); the script keeps
-those rows reproducible.
+None of the variants helped on the dev set (BENCHMARKS.md, "Round 4"); ensembles
+did ("Round 6"). The script keeps those rows reproducible.
 """
 
 import itertools
@@ -38,14 +42,19 @@ from colortrack.inference import pointer
 from colortrack.inference import trackers
 from colortrack.training import trainer
 
-VARIANTS = ("stage4", "stage4+embedding", "stage4+stage3+stage2", "stage4+0.7stage3", "flip")
+VARIANTS = ("stage4", "stages34", "stage4+embedding", "stage4+stage3+stage2", "stage4+0.7stage3",
+            "flip")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Training workdir.")
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS folder.")
 _RESULTS_DIR = flags.DEFINE_string("results_dir", None, "Where predictions and scores go.")
 _SEQUENCES = flags.DEFINE_list("sequences", [], "Sequences (default: ImageSets val).")
 _VARIANT = flags.DEFINE_enum("variant", "stage4", VARIANTS, "Frame features.")
 _OUTPUT_STRIDE = flags.DEFINE_integer("output_stride", 0, "Encoder stride (0: as trained).")
+_ENSEMBLE_WORKDIRS = flags.DEFINE_list("ensemble_workdirs", [], "More training workdirs whose "
+                                       "features (same variant) are concatenated.")
 _RADIUS = flags.DEFINE_integer("radius", None, "Local search radius (default: the workdir's).")
+_INFERENCE = flags.DEFINE_list("inference", [], "KEY=VALUE test-time settings replacing the "
+                               "workdir's (as train.export --inference), e.g. top_k=20.")
 _GUIDED_RADIUS = flags.DEFINE_integer("guided_radius", 0, "Guided filter radius, pixels "
                                       "(0: off).")
 _GUIDED_EPS = flags.DEFINE_float("guided_eps", 1e-2, "Guided filter regularization.")
@@ -56,18 +65,20 @@ def _unit(x):
   return x / tf.sqrt(tf.reduce_sum(x * x, axis=-1, keepdims=True) + 1e-12)
 
 
-def variant_embedder(workdir: str, variant: str, output_stride: int) -> embedder_lib.Embedder:
+def variant_features(workdir: str, variant: str, output_stride: int):
+  """(features fn: uint8 frames -> L2-normalized features, config, model)."""
   config = trainer.load_config(workdir)
   model = trainer.restore_model(workdir, None, output_stride or None)
   module = serving.make_module(model, config, "encoder")
 
-  @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
-  def embed(frames):
+  def features(frames):
     x = module.model_input(frames)
     stages = model.encoder(x, training=False)
     parts = [_unit(stages["stage4"])]
     if variant == "stage4+embedding":
       parts.append(_unit(model(x[:, None], training=False)[:, 0]))
+    elif variant == "stages34":
+      parts.append(_unit(stages["stage3"]))
     elif variant == "stage4+stage3+stage2":
       parts += [_unit(stages["stage3"]), _unit(stages["stage2"])]
     elif variant == "stage4+0.7stage3":
@@ -77,8 +88,27 @@ def variant_embedder(workdir: str, variant: str, output_stride: int) -> embedder
       parts = [parts[0] + mirrored]
     return _unit(tf.concat(parts, axis=-1))
 
-  return embedder_lib.Embedder(embed, model.output_stride, f"{variant} of {workdir}", config,
-                               workdir, f"{variant}, output stride {model.output_stride}")
+  return features, config, model
+
+
+def variant_embedder(workdir: str, variant: str, output_stride: int,
+                     ensemble_workdirs=()) -> embedder_lib.Embedder:
+  features, config, model = variant_features(workdir, variant, output_stride)
+  members = [features]
+  for other in ensemble_workdirs:
+    other_features, _, other_model = variant_features(other, variant, output_stride)
+    if other_model.output_stride != model.output_stride:
+      raise ValueError(f"{other} runs at stride {other_model.output_stride}, "
+                       f"{workdir} at {model.output_stride}")
+    members.append(other_features)
+  described = " + ".join(f"{variant} of {w}" for w in [workdir, *ensemble_workdirs])
+
+  @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+  def embed(frames):
+    return _unit(tf.concat([f(frames) for f in members], axis=-1))
+
+  return embedder_lib.Embedder(embed, model.output_stride, described, config,
+                               workdir, f"{described}, output stride {model.output_stride}")
 
 
 def guided_filter(guide: np.ndarray, image: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -126,9 +156,11 @@ class GuidedMaskTracker:
 
 def main(argv):
   del argv
-  embedder = variant_embedder(_WORKDIR.value, _VARIANT.value, _OUTPUT_STRIDE.value)
+  embedder = variant_embedder(_WORKDIR.value, _VARIANT.value, _OUTPUT_STRIDE.value,
+                              _ENSEMBLE_WORKDIRS.value)
   overrides = {} if _RADIUS.value is None else {"radius": _RADIUS.value}
-  tracker = trackers.learned_tracker(embedder, trackers.settings(embedder.config, overrides))
+  config = serving.with_inference_defaults(embedder.config, _INFERENCE.value)
+  tracker = trackers.learned_tracker(embedder, trackers.settings(config, overrides))
   if _GUIDED_RADIUS.value:
     tracker = GuidedMaskTracker(tracker, _GUIDED_RADIUS.value, _GUIDED_EPS.value)
   sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)

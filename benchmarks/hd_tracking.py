@@ -4,7 +4,8 @@ Example (about 2 minutes here):
   python -m benchmarks.hd_tracking --num_frames=40
 
 Writes two synthetic videos of the same content (854x480 and 1920x1080), tracks
-each with `colortrack.track`'s own function and the shipped default model, and
+each with `colortrack.track`'s own function and the shipped default model (or
+`--model`), and
 prints frames/s per size (each timed run follows a warm-up run on the same
 video). By default frames are embedded at most 480 pixels on their short side
 (`--max_short_side`), so the network costs the same at both sizes;
@@ -26,6 +27,7 @@ from colortrack.data import synthetic
 from colortrack.inference import track_video
 from colortrack.inference import trackers
 
+_MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL, "SavedModel or training workdir.")
 _NUM_FRAMES = flags.DEFINE_integer("num_frames", 40, "Frames per video.")
 _OVERLAY = flags.DEFINE_bool("overlay", True, "Also write overlay.mp4 (as colortrack.track).")
 _MAX_SHORT_SIDE = flags.DEFINE_integer("max_short_side", None, "Processing cap (default: the "
@@ -36,7 +38,7 @@ SIZES = ((480, 854), (1080, 1920))
 def main(argv):
   del argv
   overrides = {} if _MAX_SHORT_SIDE.value is None else {"max_short_side": _MAX_SHORT_SIDE.value}
-  tracker = trackers.make_tracker("model", pretrained.DEFAULT_MODEL, overrides)
+  tracker = trackers.make_tracker("model", _MODEL.value, overrides)
   results = {}
   with tempfile.TemporaryDirectory() as root:
     for height, width in SIZES:

@@ -14,7 +14,9 @@ Signatures:
             reference_labels [R, h, w, C], temperature [])
       -> labels float32 [h, w, C]: the pointer's copy of the labels.
 The export folder also holds CONFIG_NAME, the training config (method, model,
-test-time defaults), which colortrack's trackers read.
+test-time defaults), which colortrack's trackers read. An ensemble export
+(`EnsembleModule`) embeds with several networks at once; its config is the first
+network's, with the others' methods and networks listed under `ensemble`.
 """
 
 import glob
@@ -106,6 +108,34 @@ class TrackerModule(tf.Module):
     return {"labels": tf.reshape(labels, [height, width, num_labels])}
 
 
+class EnsembleModule(TrackerModule):
+  """Several trained networks tracking as one: `embed` concatenates their features.
+
+  Each member's features (its `TrackerModule.embed_frames`, from the frames as
+  its own method sees them) are L2-normalized and scaled by 1 / sqrt(members),
+  so every location's vector has unit norm and the pointer's dot product is the
+  mean of the members' cosine similarities. All members share one output stride
+  (one grid). `propagate` is the first member's.
+  """
+
+  def __init__(self, members: Sequence[TrackerModule]):
+    first = members[0]
+    super().__init__(first.model, first.method, first.chunk_size, first.features)
+    strides = sorted({m.model.output_stride for m in members})
+    if len(strides) > 1:
+      raise errors.UserError(f"ensemble members run at output strides {strides}; export them "
+                             "at one stride (--inference=output_stride=N)")
+    self.members = list(members)
+
+  def embed_frames(self, frames):
+    scale = 1.0 / float(len(self.members)) ** 0.5
+    parts = []
+    for member in self.members:
+      x = member.embed_frames(frames)
+      parts.append(x * scale / tf.sqrt(tf.reduce_sum(x * x, axis=-1, keepdims=True) + 1e-12))
+    return tf.concat(parts, axis=-1)
+
+
 def tracking_features(config) -> str:
   """The features a training config tracks with (older configs lack the key: the head's)."""
   inference = config.get("inference") or {}
@@ -167,6 +197,13 @@ def make_module(model: colorizer_lib.Colorizer, config=None,
                                         "model": {"output_stride": model.output_stride}})
   return TrackerModule(model, registry.get(config),
                        features=features or tracking_features(config))
+
+
+def ensemble_entry(config) -> dict:
+  """What an export's config records of an ensemble member: its method and network."""
+  config = config.to_dict()
+  return {key: config[key] for key in ("method", "model", "mast", "data", "train")
+          if key in config}
 
 
 class ExportError(errors.UserError):
@@ -232,8 +269,13 @@ def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-
   return max_diff
 
 
-def export(model: colorizer_lib.Colorizer, export_dir: str, config=None):
+def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
+           ensemble: Sequence = ()):
   """Writes and checks the SavedModel and its config; returns (module, max |diff|).
+
+  `ensemble`: (model, config) pairs of more networks tracking with `model`
+  (`EnsembleModule`; each with its own method, all with the features of
+  `config`); the stored config lists them under `ensemble`.
 
   Everything is written to a temp folder beside `export_dir`, reloaded and
   compared with the Keras model there, and only then renamed into place, so a
@@ -243,6 +285,15 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None):
   check_export_dir(export_dir)
   check_finite_weights(model)
   module = make_module(model, config)
+  if ensemble:
+    if config is None:
+      raise ExportError("an ensemble export needs the first model's config")
+    for index, (member, member_config) in enumerate(ensemble, start=2):
+      check_finite_weights(member, f"ensemble member {index}")
+    module = EnsembleModule([module] + [
+        make_module(member, member_config, module.features) for member, member_config in ensemble])
+    config = ml_collections.ConfigDict(config.to_dict())
+    config.ensemble = [ensemble_entry(c) for _, c in ensemble]
   parent = os.path.dirname(os.path.abspath(export_dir))
   name = os.path.basename(os.path.normpath(export_dir))
   for stale in glob.glob(os.path.join(parent, f".{name}.export-*")):

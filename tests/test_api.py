@@ -23,7 +23,7 @@ def test_masks_from_the_shipped_model(tracker, video):
   assert masks.shape == (5, 48, 64) and masks.dtype == np.uint8
   np.testing.assert_array_equal(masks[0], video.masks[0])
   assert set(np.unique(masks)) <= set(np.unique(video.masks[0]))
-  assert "vondrick_cpu" in tracker.description
+  assert "ensemble_cpu" in tracker.description
 
 
 def test_points_and_baselines(tracker, video):

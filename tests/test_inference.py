@@ -441,7 +441,7 @@ class TrackVideoTest(tf.test.TestCase):
          f"--output_dir={self.root}/apple"],
         cwd=testing_utils.REPO_ROOT, capture_output=True, text=True, timeout=600, check=False)
     self.assertEqual(result.returncode, 0, msg=result.stderr[-3000:])
-    self.assertIn("colortrack/pretrained/vondrick_cpu", result.stderr)  # the default --model
+    self.assertIn("colortrack/pretrained/ensemble_cpu", result.stderr)  # the default --model
     predicted = sorted(os.listdir(os.path.join(self.root, "apple", "masks")))
     self.assertLen(predicted, 16)
     last = masks.read_mask(os.path.join(self.root, "apple", "masks", predicted[-1]))

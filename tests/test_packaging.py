@@ -51,6 +51,6 @@ def test_wheel_console_scripts_track_outside_the_checkout(tmp_path):
                    "--mask=syn/davis/Annotations/480p/synthetic_000/00000.png",
                    "--output_dir=tracked")
   assert tracked.returncode == 0, tracked.stderr[-2000:]
-  assert "site-packages/colortrack/pretrained/vondrick_cpu" in tracked.stderr  # from the wheel
+  assert "site-packages/colortrack/pretrained/ensemble_cpu" in tracked.stderr  # from the wheel
   assert len(os.listdir(outside / "tracked" / "masks")) == 6
   assert (outside / "tracked" / "overlay.mp4").stat().st_size > 0

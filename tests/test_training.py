@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from colortrack import errors
 from colortrack import serving
+from colortrack.configs import mast_pair
 from colortrack.configs import tiny
 from colortrack.data import pipeline
 from colortrack.data import synthetic
@@ -200,6 +201,36 @@ class TrainingTest(tf.test.TestCase):
     config.model.output_stride = 32  # stage 3 (stride 16) and stage 4 on different grids
     with self.assertRaisesRegex(errors.UserError, "output stride <= 16"):
       serving.make_module(trainer.build_model_from_config(config), config)
+
+  def test_ensemble_export_averages_the_members_cosine_similarities(self):
+    config = tiny_config(self.pattern)
+    config.unlock()
+    config.inference.features = "encoder"
+    mast_config = mast_pair.get_config("tiny")
+    gray_model = trainer.build_model_from_config(config)
+    lab_model = trainer.build_model_from_config(mast_config)
+    export_dir = os.path.join(self.root, "saved_ensemble")
+    module, _ = serving.export(gray_model, export_dir, config, [(lab_model, mast_config)])
+    frames = np.random.default_rng(0).integers(0, 256, size=(2, 37, 50, 3), dtype=np.uint8)
+    loaded = embedder.load(export_dir)
+    served = loaded(frames)
+    # Each network sees the frames as its method does (gray L; MAST's Lab) and gives its
+    # last stage, L2-normalized; the halves are scaled by 1 / sqrt(2), so the dot product of
+    # two cells is the mean of the two networks' cosine similarities.
+    gray, lab = module.members
+    self.assertEqual((gray.color_space, lab.color_space), ("gray", "lab"))
+    gray_stage4 = gray_model.encoder(gray.model_input(tf.constant(frames)))["stage4"]
+    lab_stage4 = lab_model.encoder(lab.model_input(tf.constant(frames)))["stage4"]
+    expected = tf.concat([tf.math.l2_normalize(gray_stage4, axis=-1),
+                          tf.math.l2_normalize(lab_stage4, axis=-1)], axis=-1) / np.sqrt(2)
+    self.assertEqual(served.shape, (2, 5, 7, 2 * config.model.encoder_widths[-1]))
+    self.assertAllClose(served, expected, atol=1e-5)
+    self.assertEqual(loaded.stride, 8)
+    self.assertEqual([m["method"] for m in loaded.config.ensemble], ["mast"])
+    mast_config.model.output_stride = 4
+    with self.assertRaisesRegex(errors.UserError, r"output strides \[4, 8\]"):
+      serving.export(gray_model, os.path.join(self.root, "saved_strides"), config,
+                     [(trainer.build_model_from_config(mast_config), mast_config)])
 
   def test_inference_defaults_parse_by_type_and_refuse_unknown_keys(self):
     config = tiny.get_config()

@@ -11,6 +11,13 @@ for points only); tracking flags still override them. With --retune (and no
   python -m train.export --retune --export_dir=/tmp/tiny_savedmodel \
       --inference=renormalize_floor=0.8,keypoints.scale=2
 
+--ensemble_workdirs adds more trained networks: the export tracks with all of
+their features at once (each L2-normalized, concatenated; the pointer compares
+frames by the mean of the networks' cosine similarities), e.g. the colorization
+and MAST networks shipped as the default model (its MODEL_CARD.md):
+  python -m train.export --workdir=/tmp/tiny --ensemble_workdirs=/tmp/tiny_mast \
+      --export_dir=/tmp/tiny_ensemble
+
 The export is written to a temp folder beside --export_dir, reloaded and
 checked against the Keras model (finite, equal `embed`), then renamed into
 place. --export_dir must be new, empty or an earlier export: a folder with
@@ -30,13 +37,16 @@ _INFERENCE = flags.DEFINE_list("inference", [], "KEY=VALUE test-time defaults st
                                "model (config.inference), e.g. renormalize=true,window=3.")
 _RETUNE = flags.DEFINE_bool("retune", False, "Only store the --inference defaults in the "
                             "existing export at --export_dir (weights untouched).")
+_ENSEMBLE_WORKDIRS = flags.DEFINE_list(
+    "ensemble_workdirs", [], "More training workdirs whose networks track together with "
+    "--workdir's (features concatenated; --workdir's test-time settings).")
 flags.mark_flags_as_required(["export_dir"])
 
 
 def main(argv):
   del argv
   if _RETUNE.value:
-    if _WORKDIR.value:
+    if _WORKDIR.value or _ENSEMBLE_WORKDIRS.value:
       raise serving.ExportError("--retune changes an existing export: give --export_dir only")
     config = serving.retune(_EXPORT_DIR.value, _INFERENCE.value)
     values = config.inference.to_dict()
@@ -50,9 +60,11 @@ def main(argv):
   serving.check_export_dir(_EXPORT_DIR.value)
   config = serving.with_inference_defaults(trainer.load_config(_WORKDIR.value),
                                            _INFERENCE.value)
-  model = trainer.restore_model(_WORKDIR.value,
-                                output_stride=config.inference.get("output_stride") or None)
-  _, max_diff = serving.export(model, _EXPORT_DIR.value, config)
+  output_stride = config.inference.get("output_stride") or None
+  model = trainer.restore_model(_WORKDIR.value, output_stride=output_stride)
+  ensemble = [(trainer.restore_model(w, output_stride=output_stride), trainer.load_config(w))
+              for w in _ENSEMBLE_WORKDIRS.value]
+  _, max_diff = serving.export(model, _EXPORT_DIR.value, config, ensemble)
   size_mb = serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20
   logging.info("exported %s (%.1f MiB); reloaded embed == Keras model (max |diff| %.2g)",
                _EXPORT_DIR.value, size_mb, max_diff)

@@ -30,8 +30,8 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
 Measured here with the 5-layer head (benchmarks/train_throughput.py,
 BENCHMARKS.md "Training"): 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB (6000
 steps: about 1.8 h); about 0.5 s/step with the linear head (a training log).
-Expected numbers: the shipped default tracker colortrack/pretrained/vondrick_cpu
-is this preset with the 5-layer head (`--config.model.head_dilations='(1,2,4,8)'`)
+Expected numbers: colortrack/pretrained/vondrick_cpu (the default tracker until
+round 6, now one of the two networks of the default ensemble_cpu) is this preset with the 5-layer head (`--config.model.head_dilations='(1,2,4,8)'`)
 trained for 4800 steps on ../shared/data/unlabeled at 6 fps, then
 2000 more on clips of the same videos at 4, 6 and 10 fps (2 h 2 min here, in
 three runs; exact commands in its MODEL_CARD.md), tracking with radius 8:
@@ -41,7 +41,8 @@ the setting until then: 0.512 after 800 steps, 0.539 after 4800) with
       --model=WORKDIR
 (BENCHMARKS.md "Trained trackers"). The shipped export runs those weights at
 output stride 4 with stages 3 + 4 as features, radius 16, top-20: 0.605 with
-the same command and no --model (BENCHMARKS.md "Round 4"). The 6000-step
+the same command and --model=colortrack/pretrained/vondrick_cpu (BENCHMARKS.md
+"Round 4"). The 6000-step
 schedule above has not been run in one piece. 2000 steps (seed 0) on 25 / 50 /
 100% of the 171 sources of ../shared/data/unlabeled (videos,
 davis2016-train-256p, videos_more; 4828 clips in all) give dev J&F 0.5062 /

@@ -7,4 +7,4 @@ when no `--model` is given.
 import os
 
 DIRECTORY = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_MODEL = os.path.join(DIRECTORY, "vondrick_cpu")
+DEFAULT_MODEL = os.path.join(DIRECTORY, "ensemble_cpu")
