@@ -129,11 +129,8 @@ class EnsembleModule(TrackerModule):
 
   def embed_frames(self, frames):
     scale = 1.0 / float(len(self.members)) ** 0.5
-    parts = []
-    for member in self.members:
-      x = member.embed_frames(frames)
-      parts.append(x * scale / tf.sqrt(tf.reduce_sum(x * x, axis=-1, keepdims=True) + 1e-12))
-    return tf.concat(parts, axis=-1)
+    return tf.concat([tf.math.l2_normalize(m.embed_frames(frames), axis=-1) * scale
+                      for m in self.members], axis=-1)
 
 
 def tracking_features(config) -> str:
