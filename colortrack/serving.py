@@ -16,7 +16,9 @@ Signatures:
 The export folder also holds CONFIG_NAME, the training config (method, model,
 test-time defaults), which colortrack's trackers read. An ensemble export
 (`EnsembleModule`) embeds with several networks at once; its config is the first
-network's, with the others' methods and networks listed under `ensemble`.
+network's, with the others' methods and networks listed under `ensemble` and
+each network's feature channels under `ensemble_feature_dims` (so a tracker's
+`ensemble_members=N` can use the first N networks).
 """
 
 import glob
@@ -41,6 +43,9 @@ CONFIG_NAME = "colortrack_config.json"
 # concatenated; `Colorizer.encoder_features`).
 ENCODER_STAGES = {"encoder": ("stage4",), "encoder_stages34": ("stage3", "stage4")}
 FEATURES = ("embedding",) + tuple(ENCODER_STAGES)
+# An ensemble export's config key: the feature channels of each network, in order
+# (the first network's, then its `ensemble` members'), so a tracker can use the first N.
+ENSEMBLE_DIMS_KEY = "ensemble_feature_dims"
 
 
 class TrackerModule(tf.Module):
@@ -126,6 +131,12 @@ class EnsembleModule(TrackerModule):
       raise errors.UserError(f"ensemble members run at output strides {strides}; export them "
                              "at one stride (--inference=output_stride=N)")
     self.members = list(members)
+
+  def member_dims(self) -> list:
+    """Each member's feature channels, in the order `embed_frames` concatenates them."""
+    frame = tf.zeros([1, 2 * self.model.output_stride, 2 * self.model.output_stride, 3],
+                     tf.uint8)
+    return [int(m.embed_frames(frame).shape[-1]) for m in self.members]
 
   def embed_frames(self, frames):
     scale = 1.0 / float(len(self.members)) ** 0.5
@@ -291,6 +302,7 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
         make_module(member, member_config, module.features) for member, member_config in ensemble])
     config = ml_collections.ConfigDict(config.to_dict())
     config.ensemble = [ensemble_entry(c) for _, c in ensemble]
+    config[ENSEMBLE_DIMS_KEY] = module.member_dims()
   parent = os.path.dirname(os.path.abspath(export_dir))
   name = os.path.basename(os.path.normpath(export_dir))
   for stale in glob.glob(os.path.join(parent, f".{name}.export-*")):

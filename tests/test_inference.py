@@ -15,6 +15,7 @@ from absl.testing import parameterized
 from colortrack.data import masks
 from colortrack.data import synthetic
 from colortrack.data import video_io
+from colortrack.evaluation import colorize
 from colortrack.inference import grid
 from colortrack.inference import labels
 from colortrack.inference import propagation
@@ -188,6 +189,37 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
       self.assertAllClose(tracked, points + [STRIDE * t, 0], atol=2.5, msg=f"frame {t}")
     self.assertEqual(tracker.processing_size(48, 64), (24, 32))
     self.assertEqual(tracker.processing_size(48, 64, keypoints=True), (48, 64))
+
+  def test_colorize_at_scale_two_puts_the_reference_colours_on_the_upsampled_grid(self):
+    frames = textured_shift_video(num_frames=3)
+    height, width = frames[0].shape[:2]
+    tracker = trackers.PointerTracker(
+        CellContentEmbedder(), trackers.PropagationConfig(window=0, temperature=0.01, scale=2))
+    results = list(colorize.colorize(tracker, iter(frames)))
+    self.assertLen(results, 3)
+    for panel, error in results:  # gray | colorized | truth at the frame's own size
+      self.assertEqual(panel.shape, (height, 3 * width, 3))
+      self.assertEqual(error.shape, (height, width))
+      self.assertTrue(np.all(np.isfinite(error)))
+
+  def test_ensemble_members_set_for_points_reach_the_embedder_for_points_only(self):
+    asked = []
+
+    class EnsembleLikeEmbedder(CellContentEmbedder):
+
+      def __call__(self, frames, networks=0):
+        asked.append(networks)
+        return super().__call__(frames)
+
+    frames = textured_shift_video(num_frames=3)
+    tracker = trackers.PointerTracker(
+        EnsembleLikeEmbedder(), trackers.PropagationConfig(),
+        trackers.PropagationConfig(temperature=0.01, ensemble_members=2))
+    first = np.zeros((48, 64), np.uint8)
+    first[8:24, 8:24] = 1
+    list(tracker.track_masks(iter(frames), first))
+    list(tracker.track_points(iter(frames), np.array([[20.0, 12.0]], np.float32)))
+    self.assertEqual(asked, [0, 0, 0, 2, 2, 2])
 
   def test_scale_half_tracks_at_coarser_grid(self):
     frames = [np.repeat(np.repeat(f, 2, 0), 2, 1) for f in textured_shift_video()]

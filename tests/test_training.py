@@ -227,6 +227,25 @@ class TrainingTest(tf.test.TestCase):
     self.assertAllClose(served, expected, atol=1e-5)
     self.assertEqual(loaded.stride, 8)
     self.assertEqual([m["method"] for m in loaded.config.ensemble], ["mast"])
+    # ensemble_members=1: the first network alone, its unit vectors (the half times sqrt(2)).
+    width = config.model.encoder_widths[-1]
+    self.assertEqual(loaded.network_dims, (width, width))
+    self.assertAllClose(loaded(frames, networks=1),
+                        tf.math.l2_normalize(gray_stage4, axis=-1), atol=1e-5)
+    self.assertAllClose(loaded(frames, networks=2), served)
+    with self.assertRaisesRegex(errors.UserError, "ensemble_members=3, but the model has 2"):
+      loaded(frames, networks=3)
+    # Set for keypoints only, it reaches the tracker's keypoint settings and no others.
+    tuned = serving.with_inference_defaults(loaded.config, ["keypoints.ensemble_members=1"])
+    tracker = trackers.learned_tracker(loaded, trackers.settings(tuned),
+                                       trackers.settings(tuned, for_keypoints=True))
+    self.assertEqual((tracker.config.ensemble_members, tracker.keypoint_config.ensemble_members),
+                     (0, 1))
+    # A single network refuses two, before the first frame.
+    single = embedder.Embedder(lambda f: tf.zeros([1, 2, 2, 4]), 8, "one network", config)
+    with self.assertRaisesRegex(errors.UserError, "ensemble_members=2, but the model has 1"):
+      trackers.learned_tracker(single, trackers.settings(
+          serving.with_inference_defaults(config, ["ensemble_members=2"])))
     mast_config.model.output_stride = 4
     with self.assertRaisesRegex(errors.UserError, r"output strides \[4, 8\]"):
       serving.export(gray_model, os.path.join(self.root, "saved_strides"), config,
@@ -235,10 +254,14 @@ class TrainingTest(tf.test.TestCase):
   def test_inference_defaults_parse_by_type_and_refuse_unknown_keys(self):
     config = tiny.get_config()
     tuned = serving.with_inference_defaults(
-        config, ["renormalize=true", "window=10", "temperature=0.1", "features=encoder"])
+        config, ["renormalize=true", "window=10", "temperature=0.1", "features=encoder",
+                 "scale=2"])
     self.assertEqual((tuned.inference.renormalize, tuned.inference.window,
                       tuned.inference.temperature, tuned.inference.features),
                      (True, 10, 0.1, "encoder"))
+    # scale 2 upsamples frames, capped at max_short_side: 480p stays as it is.
+    self.assertEqual(trackers.settings(tuned).scale, 2.0)
+    self.assertEqual(trackers.settings(config).scale, 1.0)
     self.assertFalse(config.inference.renormalize)  # the input is not modified
     # The keypoint profile: typed by the placeholder, used only when tracking points.
     tuned = serving.with_inference_defaults(

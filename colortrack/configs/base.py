@@ -101,12 +101,18 @@ def get_base_config() -> ml_collections.ConfigDict:
   # results come back at the video's own size. The models are trained and tuned at
   # 480p (the DAVIS protocol): HD frames would cost time, not accuracy.
   config.inference.max_short_side = 480
+  # Frames are resized by this before embedding, then capped by max_short_side: 2 gives
+  # videos smaller than 480p a grid as fine on the frame as at 480p, and leaves 480p as is.
+  config.inference.scale = 1.0
   # The encoder's output stride at test time (0: as trained). 4 for a model trained at
   # 8 dilates the later stages instead: a finer grid with the same weights; radius and
   # the other window sizes count cells of that grid.
   config.inference.output_stride = 0
   # Keypoints: each is a Gaussian of this sigma (grid cells) in the label channels.
   config.inference.keypoint_sigma = 0.75
+  # An ensemble export (train.export --ensemble_workdirs) tracks with its first N
+  # networks only (0: all of them), e.g. fewer networks for keypoints than for masks.
+  config.inference.ensemble_members = 0
   # Settings for tracking keypoints only, where set (e.g. upsampled frames: keypoints
   # need a finer grid than masks); flags still override them.
   config.inference.keypoints = ml_collections.ConfigDict()
@@ -116,6 +122,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.inference.keypoints.top_k = config_dict.placeholder(int)
   config.inference.keypoints.radius = config_dict.placeholder(int)
   config.inference.keypoints.temperature = config_dict.placeholder(float)
+  config.inference.keypoints.ensemble_members = config_dict.placeholder(int)
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas

@@ -31,7 +31,7 @@ Measured here with the 5-layer head (benchmarks/train_throughput.py,
 BENCHMARKS.md "Training"): 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB (6000
 steps: about 1.8 h); about 0.5 s/step with the linear head (a training log).
 Expected numbers: colortrack/pretrained/vondrick_cpu (the default tracker until
-round 6, now one of the two networks of the default ensemble_cpu) is this preset with the 5-layer head (`--config.model.head_dilations='(1,2,4,8)'`)
+round 6, now one of the four networks of the default ensemble_cpu) is this preset with the 5-layer head (`--config.model.head_dilations='(1,2,4,8)'`)
 trained for 4800 steps on ../shared/data/unlabeled at 6 fps, then
 2000 more on clips of the same videos at 4, 6 and 10 fps (2 h 2 min here, in
 three runs; exact commands in its MODEL_CARD.md), tracking with radius 8:

@@ -26,7 +26,7 @@ def make_colorizer(embedder, overrides=None) -> trackers.PointerTracker:
   values = trackers.settings(embedder.config, overrides)
   return trackers.PointerTracker(embedder, trackers.PropagationConfig(
       window=0, use_first=True, temperature=values.temperature, top_k=values.top_k,
-      radius=values.radius, scale=values.scale))
+      radius=values.radius, scale=values.scale, max_short_side=values.max_short_side))
 
 
 def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
@@ -41,6 +41,10 @@ def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray
   height, width = first.shape[:2]
   first_lab = color.rgb_to_lab(first)
   stride = tracker.stride
+  # The tracker embeds frames resized to its processing size (`scale`, `max_short_side`):
+  # the reference colours go onto that grid, and the copies come back to the frame's size.
+  scaled = tracker.processing_size(height, width)
+  first_ab = trackers.resize(first_lab[..., 1:].astype(np.float32), *scaled)
 
   def chain():
     yield first
@@ -55,10 +59,10 @@ def colorize(tracker, frames: Iterable[np.ndarray]) -> Iterator[Tuple[np.ndarray
       yield frame
 
   stream = tracker.propagate_grid(
-      remember(chain()), lambda h, w: grid_lib.pixels_to_grid(first_lab[..., 1:], stride))
+      remember(chain()), lambda h, w: grid_lib.pixels_to_grid(first_ab, stride))
   for grid_ab in stream:
     lab = labs["current"]
-    ab = grid_lib.grid_to_pixels(grid_ab, stride, height, width)
+    ab = trackers.resize(grid_lib.grid_to_pixels(grid_ab, stride, *scaled), height, width)
     predicted = np.concatenate([lab[..., :1], ab], axis=-1)
     error = np.linalg.norm(ab - lab[..., 1:], axis=-1)
     gray = np.concatenate([lab[..., :1], np.zeros_like(ab)], axis=-1)

@@ -3,7 +3,7 @@
 import glob
 import json
 import os
-from typing import Optional
+from typing import Optional, Tuple
 
 import ml_collections
 import numpy as np
@@ -36,11 +36,39 @@ class Embedder:
     self.path = path
     self.fingerprint = fingerprint
 
-  def __call__(self, frames: np.ndarray) -> np.ndarray:
+  @property
+  def network_dims(self) -> Tuple[int, ...]:
+    """The feature channels of each network of an ensemble export, in order; () otherwise."""
+    if self.config is None:
+      return ()
+    return tuple(int(d) for d in self.config.get(serving.ENSEMBLE_DIMS_KEY, ()))
+
+  def check_networks(self, networks: int) -> None:
+    """UserError unless tracking with the first `networks` networks (0: all) is possible."""
+    available = len(self.network_dims) or 1
+    if not 0 <= networks <= available:
+      raise errors.UserError(
+          f"{self.path or self.description}: ensemble_members={networks}, but the model has "
+          f"{available} network(s)" + ("" if self.network_dims else
+                                       " (not an ensemble export, or exported before "
+                                       "ensemble_members existed)"))
+
+  def __call__(self, frames: np.ndarray, networks: int = 0) -> np.ndarray:
+    """Embeds `frames`; `networks` > 0: the features of an ensemble's first N networks only.
+
+    An ensemble's features are its networks' unit vectors, each scaled by
+    1 / sqrt(n) (`serving.EnsembleModule`); the first N are rescaled by
+    sqrt(n / N), so they are exactly what an N-network export would return.
+    """
+    self.check_networks(networks)
     embeddings = self._embed_fn(tf.constant(frames, tf.uint8)).numpy()
     if not np.all(np.isfinite(embeddings)):
       raise ModelLoadError(f"{self.path}: the model's embeddings hold NaN or inf (its "
                            "training diverged?); nothing tracked with it")
+    dims = self.network_dims
+    if networks and networks < len(dims):
+      embeddings = embeddings[..., :sum(dims[:networks])] * np.float32(
+          np.sqrt(len(dims) / networks))
     return embeddings
 
 

@@ -158,7 +158,7 @@ class MastTracker(pointer.PointerTracker):
     for t, frame in enumerate(frames):
       frame = pointer.resize(frame, *pointer.scaled_size(
           *frame.shape[:2], self.scale_for(*frame.shape[:2], config)))
-      embedding = self.embedder(frame[None])[0]
+      embedding = self.embed(frame, config)
       if t == 0:
         labels = first_labels_fn(*embedding.shape[:2])
       else:

@@ -49,6 +49,8 @@ class PropagationConfig:
   max_short_side: int = 0
   # Keypoints: width (sigma, in grid cells) of the Gaussian each keypoint is drawn as.
   keypoint_sigma: float = 0.75
+  # An ensemble export's embedder: track with its first N networks (0: all).
+  ensemble_members: int = 0
   chunk_size: int = 4096
 
 
@@ -148,7 +150,7 @@ class PointerTracker:
     for frame in frames:
       frame = resize(frame, *scaled_size(*frame.shape[:2],
                                          self.scale_for(*frame.shape[:2], config)))
-      embedding = self.embedder(frame[None])[0]  # [h, w, D]
+      embedding = self.embed(frame, config)  # [h, w, D]
       if first is None:
         labels = first_labels_fn(*embedding.shape[:2])
         first = (embedding, labels)
@@ -166,6 +168,12 @@ class PointerTracker:
         labels = labels_lib.renormalize(labels, config.renormalize_floor)
       recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
       yield labels
+
+  def embed(self, frame: np.ndarray, config: PropagationConfig) -> np.ndarray:
+    """One frame `[H, W, 3]` -> its embedding `[h, w, D]` (the networks `config` names)."""
+    if config.ensemble_members:
+      return self.embedder(frame[None], networks=config.ensemble_members)[0]
+    return self.embedder(frame[None])[0]
 
   def scale_for(self, height: int, width: int,
                 config: Optional[PropagationConfig] = None) -> float:

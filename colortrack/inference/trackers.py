@@ -50,7 +50,8 @@ class TrackingSettings:
   at most max_short_side pixels on their short side (0: no limit);
   output_stride: the encoder's stride at test time (0: as trained; 4 for a
   model trained at 8: a finer grid, same weights);
-  keypoint_sigma: the width in grid cells of the Gaussian a keypoint is drawn as.
+  keypoint_sigma: the width in grid cells of the Gaussian a keypoint is drawn as;
+  ensemble_members: an ensemble export tracks with its first N networks (0: all).
   """
   memory: str
   window: int
@@ -68,6 +69,7 @@ class TrackingSettings:
   max_short_side: int
   output_stride: int
   keypoint_sigma: float
+  ensemble_members: int
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -79,7 +81,8 @@ class TrackingSettings:
         top_k=self.top_k, radius=self.radius, hard=self.hard, scale=self.scale,
         max_short_side=self.max_short_side, keypoint_sigma=self.keypoint_sigma,
         renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
-        first_global=self.first_global, min_first_similarity=self.min_first_similarity)
+        first_global=self.first_global, min_first_similarity=self.min_first_similarity,
+        ensemble_members=self.ensemble_members)
 
   def as_dict(self) -> dict:
     return dataclasses.asdict(self)
@@ -97,7 +100,7 @@ def settings(model_config=None, overrides: Optional[dict] = None,
   """
   from colortrack.configs import base  # pylint: disable=g-import-not-at-top
   values = dict(base.get_base_config().inference)
-  values.update(use_first=True, scale=1.0)
+  values.update(use_first=True)
   if model_config is not None and "inference" in model_config:
     values.update(dict(model_config.inference))
   keypoint_values = dict(values.pop(KEYPOINTS, None) or {})
@@ -141,6 +144,9 @@ def learned_tracker(embedder, values: TrackingSettings,
   """The pointer with test-time settings `values` (`keypoint_values` for points, default
   `values`): window or MAST memory."""
   keypoint_config = (keypoint_values or values).propagation()
+  for config in (values, keypoint_values or values):
+    if config.ensemble_members and hasattr(embedder, "check_networks"):
+      embedder.check_networks(config.ensemble_members)  # a clear error before the first frame
   if values.memory == "mast":
     tracker = mast.MastTracker(embedder, values.propagation(), long_term=values.long_term,
                                short_term=values.short_term,
