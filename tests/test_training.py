@@ -259,7 +259,7 @@ class TrainingTest(tf.test.TestCase):
     self.assertEqual((tuned.inference.renormalize, tuned.inference.window,
                       tuned.inference.temperature, tuned.inference.features),
                      (True, 10, 0.1, "encoder"))
-    # scale 2 upsamples frames, capped at max_short_side: 480p stays as it is.
+    # A stored scale reaches the tracker's settings; a config without one tracks at 1.
     self.assertEqual(trackers.settings(tuned).scale, 2.0)
     self.assertEqual(trackers.settings(config).scale, 1.0)
     self.assertFalse(config.inference.renormalize)  # the input is not modified

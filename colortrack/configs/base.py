@@ -101,8 +101,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   # results come back at the video's own size. The models are trained and tuned at
   # 480p (the DAVIS protocol): HD frames would cost time, not accuracy.
   config.inference.max_short_side = 480
-  # Frames are resized by this before embedding, then capped by max_short_side: 2 gives
-  # videos smaller than 480p a grid as fine on the frame as at 480p, and leaves 480p as is.
+  # Frames are resized by this before embedding, then capped by max_short_side: 2 embeds
+  # video smaller than 480p up to 2x larger (a finer grid on the frame), 480p as it is.
   config.inference.scale = 1.0
   # The encoder's output stride at test time (0: as trained). 4 for a model trained at
   # 8 dilates the later stages instead: a finer grid with the same weights; radius and
