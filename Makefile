@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo_out
 
-.PHONY: demo test test-fast benchmarks clean
+.PHONY: demo test test-slow benchmarks clean
 
 # pip's output goes to $(VENV)/pip.log, shown only if an install fails.
 PIP_QUIET = >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
@@ -17,12 +17,15 @@ $(VENV)/installed.stamp: requirements.txt pyproject.toml
 	@touch $@
 
 # One worker process per CPU (at most 4): most tests wait on binaries in new processes.
+# `make test`: everything but the end-to-end runs that are slow by nature (a few minutes);
+# `make test-slow`: those (the README walk-through, real-video quality floors, wheels).
+# CI (.ci/run) runs both.
+PYTEST = $(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal
 test: $(VENV)/installed.stamp
-	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal tests
+	$(PYTEST) -m "not slow" tests
 
-# The edit loop: everything but the slowest end-to-end runs (marked slow).
-test-fast: $(VENV)/installed.stamp
-	$(PY) -m pytest -q -rs -n auto --maxprocesses=4 --dist=worksteal -m "not slow" tests
+test-slow: $(VENV)/installed.stamp
+	$(PYTEST) -m slow tests
 
 # The main job on the embedded default (synthetic video, no download):
 # video -> codebook -> TFRecords -> strips -> brief training -> SavedModel; then

@@ -1,79 +1,37 @@
-r"""Runs the binaries on bad input, full disks and kills, as a user would; prints a table.
+r"""Runs the binaries on bad input, full disks and kills, as a user would; prints tables.
 
-Example (about 4 minutes here; needs root for the tmpfs probes, else they are skipped):
+Example (about 12 minutes here; needs root for the tmpfs probes, else they are skipped):
   python -m benchmarks.reliability_probes --work_dir=/tmp/probes
 
 Each probe runs one binary in a fresh process and classifies what it did:
   clear error   exit status 1, exactly one error line naming the problem, no traceback
   refused       a clear error, and what was there before is unchanged
   resumed       after a kill -9, the same command finished the job and the result is whole
-Anything else is reported as FAILED with its last lines. The table goes to
-BENCHMARKS.md ("Reliability").
+  correct       exit 0 and the number it wrote is the one computed independently
+  said          exit 0, and a warning line says what was wrong with the input
+Anything else is reported as FAILED with its last lines, and counted by what went
+wrong: a user's file changed, a dataset file changed, a wrong number with exit 0,
+a traceback, a hang (no exit within 300 s). The second table (round 2,
+`benchmarks/reliability_round2.py`) and the first go to BENCHMARKS.md
+("Reliability").
 """
 
 import collections
-import dataclasses
 import glob
 import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import time
-from typing import Callable, List, Optional
 
 import numpy as np
 from absl import app
 from absl import flags
 
+from benchmarks.probe_lib import PROBLEMS, Probe, python, run_probe, snapshot, user_files_changed  # pylint: disable=g-multiple-import
+
+
 _WORK_DIR = flags.DEFINE_string("work_dir", "/tmp/colortrack_probes", "Scratch folder "
                                 "(emptied first).")
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@dataclasses.dataclass
-class Probe:
-  kind: str  # the table's row
-  name: str
-  args: List[str]  # module and flags
-  expect: str  # clear error | refused | resumed
-  message: str = ""  # text the error line must hold
-  check: Optional[Callable[[], bool]] = None  # after the run: nothing lost, result whole
-  kill_after: Optional[Callable[[], bool]] = None  # resumed probes: kill -9 once true
-
-
-def python(*args, timeout=600):
-  return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True,
-                        text=True, timeout=timeout, check=False)
-
-
-def error_lines(stderr: str) -> List[str]:
-  return [l for l in stderr.splitlines() if l.startswith(("E", "error:", "Traceback"))]
-
-
-def run_probe(probe: Probe) -> str:
-  if probe.expect == "resumed":
-    process = subprocess.Popen([sys.executable, "-m", *probe.args], cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 300
-    while process.poll() is None and not probe.kill_after() and time.monotonic() < deadline:
-      time.sleep(0.2)
-    if process.poll() is not None:
-      return "FAILED (finished before the kill)"
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    result = python(*probe.args)
-    ok = result.returncode == 0 and (probe.check is None or probe.check())
-    return "resumed" if ok else f"FAILED: {result.stderr.strip().splitlines()[-1:]}"
-  result = python(*probe.args)
-  lines = error_lines(result.stderr)
-  clear = (result.returncode == 1 and len(lines) == 1 and probe.message in lines[0])
-  intact = probe.check is None or probe.check()
-  if clear and intact:
-    return probe.expect
-  return f"FAILED: rc {result.returncode}, {lines[-2:] or result.stderr.splitlines()[-2:]}"
 
 
 def mount_tmpfs(path: str, options: str) -> bool:
@@ -308,16 +266,41 @@ def main(argv):
              f"--output_dir={w}/k_track"] + model_flags, "resumed", check=track_complete,
             kill_after=track_started),
   ]
+  from benchmarks import reliability_round2  # pylint: disable=g-import-not-at-top
+  round2, user_paths, dataset_paths = reliability_round2.make_probes(
+      w, davis, video, mask, model_flags)
+  user_paths += [f"{w}/mine", f"{w}/notes.txt"]
   rows = collections.OrderedDict()
-  for probe in probes:
+  problems = collections.OrderedDict()
+  for probe in probes + round2:
+    before = snapshot(user_paths), snapshot(dataset_paths)
     outcome = run_probe(probe)
+    after = snapshot(user_paths), snapshot(dataset_paths)
+    found = [p for p in PROBLEMS if p in outcome]
+    if user_files_changed(before[0], after[0]):
+      found.append(PROBLEMS[0])
+    if before[1] != after[1]:  # a dataset gains no file either
+      found.append(PROBLEMS[1])
+    if found and not outcome.startswith("FAILED"):
+      outcome = "FAILED: " + ", ".join(found)
     print(f"{probe.kind} / {probe.name}: {outcome}", flush=True)
     rows.setdefault(probe.kind, []).append(outcome)
+    problems.setdefault(probe.kind, collections.Counter()).update(found)
   print("\n| probe class | cases | outcome |\n|---|---|---|")
   for kind, outcomes in rows.items():
-    counts = collections.Counter(outcomes)
+    counts = collections.Counter(o if not o.startswith("FAILED") else "FAILED" for o in outcomes)
     print(f"| {kind} | {len(outcomes)} | " + ", ".join(f"{n} {o}" for o, n in counts.items())
           + " |")
+  print("\n| probe class | probes | " + " | ".join(PROBLEMS) + " |\n" +
+        "|---" * (2 + len(PROBLEMS)) + "|")
+  for kind, outcomes in rows.items():
+    print(f"| {kind} | {len(outcomes)} | " + " | ".join(str(problems[kind][p]) for p in PROBLEMS)
+          + " |")
+  total = collections.Counter()
+  for counter in problems.values():
+    total.update(counter)
+  print(f"| **all** | {sum(len(o) for o in rows.values())} | "
+        + " | ".join(str(total[p]) for p in PROBLEMS) + " |")
   for reason in skipped:
     print(f"skipped: {reason}")
   for mounted in glob.glob(os.path.join(w, "*_fs")):

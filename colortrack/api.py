@@ -20,6 +20,10 @@ from colortrack import errors
 from colortrack import pretrained
 
 
+# Smaller frames leave the networks (output stride up to 8) less than two cells a side.
+MIN_FRAME_SIZE = 16
+
+
 class Tracker:
   """A loaded tracker; every call tracks one video from its first frame's annotation."""
 
@@ -33,18 +37,33 @@ class Tracker:
 
   @staticmethod
   def _check_frames(frames) -> np.ndarray:
-    frames = np.asarray(frames)
+    try:
+      frames = np.asarray(frames)
+    except ValueError as e:  # a ragged list: frames of different sizes
+      raise errors.UserError(f"frames must be uint8 RGB [T, H, W, 3] of one size "
+                             f"({errors.first_line(e)})") from e
     if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 1:
       raise errors.UserError(f"frames must be uint8 RGB [T, H, W, 3], got shape "
                              f"{list(frames.shape)}")
     if frames.dtype != np.uint8:
       raise errors.UserError(f"frames must be uint8 RGB (0-255), got {frames.dtype}")
+    if min(frames.shape[1:3]) < MIN_FRAME_SIZE:
+      raise errors.UserError(f"frames are {frames.shape[2]}x{frames.shape[1]}; the trackers "
+                             f"need at least {MIN_FRAME_SIZE}x{MIN_FRAME_SIZE} pixels")
     return frames
 
-  def track_masks(self, frames, first_mask) -> np.ndarray:
-    """frames uint8 `[T, H, W, 3]`, first_mask `[H, W]` object ids (0 background)
-    -> ids uint8 `[T, H, W]` (frame 0 is `first_mask`)."""
+  def track_masks(self, frames, first_mask=None, boxes=None, points=None) -> np.ndarray:
+    """frames uint8 `[T, H, W, 3]`, and one of: first_mask `[H, W]` object ids (0
+    background); boxes `[N, 4]` x0, y0, x1, y1 pixels (object k + 1 per box); points
+    `[N, 2]` x, y foreground clicks on one object -> ids uint8 `[T, H, W]` (frame 0 is
+    the first mask; from boxes or points, the one OpenCV's GrabCut made)."""
     frames = self._check_frames(frames)
+    if sum(a is not None for a in (first_mask, boxes, points)) != 1:
+      raise errors.UserError("give exactly one of first_mask, boxes or points")
+    if first_mask is None:
+      from colortrack.inference import first_mask as first_mask_lib  # pylint: disable=g-import-not-at-top
+      first_mask = (first_mask_lib.mask_from_boxes(frames[0], boxes) if boxes is not None
+                    else first_mask_lib.mask_from_clicks(frames[0], points))
     first_mask = np.asarray(first_mask)
     if first_mask.shape != frames.shape[1:3]:
       raise errors.UserError(f"first_mask is {list(first_mask.shape)}, frames are "

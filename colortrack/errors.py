@@ -19,6 +19,13 @@ class TrainingError(UserError):
   """A training run cannot start or go on (missing data, incompatible workdir, unreadable shard)."""
 
 
+def out_of_memory(batch_size: int, error: BaseException) -> TrainingError:
+  """A training step's allocation failure as one line naming the setting to lower."""
+  return TrainingError(f"config.train.batch_size={batch_size}: the training step ran out of "
+                       f"memory ({first_line(error)[:120]}); lower the batch or "
+                       "config.data.image_size")
+
+
 def first_line(error: BaseException) -> str:
   """A library exception's message reduced to one line (for wrapping foreign errors)."""
   text = str(error).strip() or type(error).__name__

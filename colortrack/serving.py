@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from colortrack import errors
+from colortrack import validation
 from colortrack.inference import propagation
 from colortrack.methods import base
 from colortrack.methods import registry
@@ -191,6 +192,9 @@ def with_inference_defaults(config, assignments: Sequence[str]):
       config.inference.keypoints[name] = value
     else:
       config.inference[name] = value
+  # A retuned export must still track: the same validator as flags and the API.
+  validation.check_inference(dict(config.inference), "--inference=")
+  validation.check_inference(dict(config.inference.keypoints), "--inference=keypoints.")
   return config
 
 
@@ -221,7 +225,7 @@ class ExportError(errors.UserError):
 # What tf.saved_model.save and `export` write; a folder holding only these (with
 # saved_model.pb and CONFIG_NAME) is a previous colortrack export and may be replaced.
 EXPORT_ENTRIES = frozenset({"saved_model.pb", "variables", "assets", "fingerprint.pb",
-                            CONFIG_NAME})
+                            CONFIG_NAME, files.WRITTEN_RECORD})
 
 
 def check_export_dir(export_dir: str) -> None:
@@ -348,8 +352,9 @@ def retune(export_dir: str, assignments: Sequence[str]):
   except ValueError as e:
     raise ExportError(f"{path}: unreadable ({errors.first_line(e)})") from e
   config = with_inference_defaults(config, assignments)
-  files.check_output_file(path, "model config")
-  with files.atomic_output(path) as tmp_path:
+  files.ensure_output_dir(export_dir, "export folder")
+  # The folder was recognized above as a colortrack export: its config is colortrack's.
+  with files.atomic_output(path, known_ours=True) as tmp_path:
     with open(tmp_path, "w") as f:
       f.write(config.to_json_best_effort(indent=2))
   return config

@@ -22,14 +22,18 @@ _INPUT = flags.DEFINE_string(
 _CODEBOOK = flags.DEFINE_string("codebook", None, "Codebook from data_prep.fit_codebook.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for shards and manifests.")
 _FPS = flags.DEFINE_float("fps", 6.0, "Target frame rate of clips (paper: 6).")
-_SIZE = flags.DEFINE_integer("size", 256, "Frames are resized to size x size.")
-_CLIP_LEN = flags.DEFINE_integer("clip_len", 4, "Frames per clip (3 references + 1 target).")
-_CLIP_STRIDE = flags.DEFINE_integer("clip_stride", 0, "Frames between clip starts; 0: clip_len.")
-_NUM_SHARDS = flags.DEFINE_integer("num_shards", 0, "Total shards; 0: min(#sources, 16).")
+_SIZE = flags.DEFINE_integer("size", 256, "Frames are resized to size x size.", lower_bound=16)
+_CLIP_LEN = flags.DEFINE_integer("clip_len", 4, "Frames per clip (3 references + 1 target).",
+                                  lower_bound=2)
+_CLIP_STRIDE = flags.DEFINE_integer("clip_stride", 0, "Frames between clip starts; 0: clip_len.",
+                                     lower_bound=0)
+_NUM_SHARDS = flags.DEFINE_integer("num_shards", 0, "Total shards; 0: min(#sources, 16).",
+                                    lower_bound=0)
 _SHARD_INDEX = flags.DEFINE_integer("shard_index", None, "Write only this shard (default: all).")
-_WORKERS = flags.DEFINE_integer("workers", 1, "Processes on this machine.")
+_WORKERS = flags.DEFINE_integer("workers", 1, "Processes on this machine.", lower_bound=1)
 _FRAME_FOLDER_FPS = flags.DEFINE_float("frame_folder_fps", 24.0,
                                        "Frame rate of frame folders (DAVIS: 24).")
+cli_app.require_positive("fps", "frame_folder_fps")
 flags.mark_flags_as_required(["input", "codebook", "output_dir"])
 
 

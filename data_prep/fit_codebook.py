@@ -17,12 +17,15 @@ from colortrack.data import tfrecord_builder
 _INPUT = flags.DEFINE_string(
     "input", None, "Folder(s), files or glob patterns of videos / frame folders (comma-separated).")
 _OUTPUT = flags.DEFINE_string("output", None, "Codebook file to write (.npz).")
-_NUM_CLUSTERS = flags.DEFINE_integer("num_clusters", 16, "Number of colour clusters.")
+_NUM_CLUSTERS = flags.DEFINE_integer("num_clusters", 16, "Number of colour clusters.",
+                                     lower_bound=2)
 _MAX_SAMPLES = flags.DEFINE_integer("max_samples", 200_000,
-                                    "Reservoir size: ab values kept for k-means.")
+                                    "Reservoir size: ab values kept for k-means.",
+                                    lower_bound=16)
 _SEED = flags.DEFINE_integer("seed", 0, "Sampling and k-means seed.")
 _FRAME_FOLDER_FPS = flags.DEFINE_float("frame_folder_fps", 24.0,
                                        "Frame rate of frame folders (DAVIS: 24).")
+cli_app.require_positive("frame_folder_fps")
 flags.mark_flags_as_required(["input", "output"])
 
 

@@ -13,7 +13,7 @@ from colortrack.data import inspect
 
 _INPUT = flags.DEFINE_string("input", None, "Glob of TFRecord shards (comma-separated ok).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the PNG strips.")
-_NUM_CLIPS = flags.DEFINE_integer("num_clips", 4, "How many clips to draw.")
+_NUM_CLIPS = flags.DEFINE_integer("num_clips", 4, "How many clips to draw.", lower_bound=1)
 flags.mark_flags_as_required(["input", "output_dir"])
 
 

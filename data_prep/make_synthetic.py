@@ -14,11 +14,12 @@ from colortrack.cli import app as cli_app
 from colortrack.data import synthetic
 
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder to write the dataset into.")
-_NUM_VIDEOS = flags.DEFINE_integer("num_videos", 8, "Number of videos.")
-_NUM_FRAMES = flags.DEFINE_integer("num_frames", 48, "Frames per video.")
-_HEIGHT = flags.DEFINE_integer("height", 128, "Frame height in pixels.")
-_WIDTH = flags.DEFINE_integer("width", 160, "Frame width in pixels.")
-_NUM_OBJECTS = flags.DEFINE_integer("num_objects", 3, "Objects per video.")
+_NUM_VIDEOS = flags.DEFINE_integer("num_videos", 8, "Number of videos.", lower_bound=1)
+_NUM_FRAMES = flags.DEFINE_integer("num_frames", 48, "Frames per video.", lower_bound=1)
+_HEIGHT = flags.DEFINE_integer("height", 128, "Frame height in pixels.", lower_bound=16)
+_WIDTH = flags.DEFINE_integer("width", 160, "Frame width in pixels.", lower_bound=16)
+_NUM_OBJECTS = flags.DEFINE_integer("num_objects", 3, "Objects per video (ids 1..254).",
+                                    lower_bound=1, upper_bound=254)
 _SEED = flags.DEFINE_integer("seed", 0, "Dataset seed; same seed, same videos.")
 flags.mark_flags_as_required(["output_dir"])
 

@@ -22,7 +22,8 @@ flags.adopt_module_key_flags(tracking_flags)
 
 _VIDEO = flags.DEFINE_string("video", None, "Video file or folder of frames.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for images, video and scores.")
-_IMAGE_EVERY = flags.DEFINE_integer("image_every", 10, "Write every n-th panel as PNG.")
+_IMAGE_EVERY = flags.DEFINE_integer("image_every", 10, "Write every n-th panel as PNG.",
+                                    lower_bound=1)
 flags.mark_flags_as_required(["video", "output_dir"])
 
 

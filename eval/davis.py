@@ -21,6 +21,7 @@ from colortrack.cli import tracking_flags as flags_common
 from colortrack.evaluation import davis
 from colortrack.evaluation import plots
 from colortrack.evaluation import report
+from colortrack.utils import files
 
 # The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
 flags.adopt_module_key_flags(flags_common)
@@ -37,6 +38,11 @@ flags.mark_flags_as_required(["davis_root", "results_dir"])
 
 def main(argv):
   del argv
+  # A dataset is read-only: no output of this binary goes inside it.
+  files.check_not_inside(_RESULTS_DIR.value, [_DAVIS_ROOT.value], "--results_dir")
+  # Before any work: the results folder's files are new or colortrack's.
+  files.check_replaceable_in(_RESULTS_DIR.value, list(davis.CSV_NAMES) + list(
+      report.PLOT_NAMES) + [report.PAGE_NAME], "--results_dir")
   sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
   davis.check_sequences(_DAVIS_ROOT.value, sequences, need_frames=not _SCORE_ONLY.value)
   if not _SCORE_ONLY.value:
@@ -49,11 +55,11 @@ def main(argv):
   davis.write_csvs(results, _RESULTS_DIR.value)
   name = results.method
   plots.jf_over_time({name: results.per_frame_jf()},
-                     os.path.join(_RESULTS_DIR.value, "jf_over_time.png"))
+                     os.path.join(_RESULTS_DIR.value, report.PLOT_NAMES[0]))
   rows = results.per_object()
   plots.per_sequence_bars([r["object"] for r in rows],
                           {name: [(r["J-Mean"] + r["F-Mean"]) / 2 for r in rows]},
-                          os.path.join(_RESULTS_DIR.value, "per_sequence.png"))
+                          os.path.join(_RESULTS_DIR.value, report.PLOT_NAMES[1]))
   print(davis.format_table(results))
   written = "CSVs and plots"
   if _HTML.value:

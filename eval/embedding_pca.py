@@ -30,7 +30,7 @@ flags.mark_flags_as_required(["image", "output"])
 
 def main(argv):
   del argv
-  files.check_output_file(_OUTPUT.value, "--output image")
+  files.check_output_file(_OUTPUT.value, "--output image", inputs=[_IMAGE.value])
   bgr = cv2.imread(_IMAGE.value, cv2.IMREAD_COLOR)
   if bgr is None:
     raise errors.UserError(f"{_IMAGE.value}: unreadable image")

@@ -37,8 +37,11 @@ _J_THRESHOLD = flags.DEFINE_float("j_threshold", 0.5, "J below this is a trackin
 flags.mark_flags_as_required(["davis_root", "results_dir"])
 
 
+FAILURES_NAME = "failures.json"
+
 def main(argv):
   del argv
+  files.check_replaceable_in(_RESULTS_DIR.value, [FAILURES_NAME], "--results_dir")
   model = embedder.load(tracking_flags.MODEL.value, tracking_flags.BFLOAT16.value)
   colorizer = colorize.make_colorizer(model, tracking_flags.overrides())
   sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
@@ -71,7 +74,7 @@ def main(argv):
   result = analysis.odds_ratio(np.array(j_values) < _J_THRESHOLD.value, colour_errors > threshold)
   result.update(frames=len(j_values), j_threshold=_J_THRESHOLD.value,
                 ab_error_threshold=threshold)
-  files.write_json_atomic(os.path.join(_RESULTS_DIR.value, "failures.json"), result)
+  files.write_json_atomic(os.path.join(_RESULTS_DIR.value, FAILURES_NAME), result)
   print(analysis.format_table(result))
   logging.info("odds ratio %.2f (95%% CI %.2f-%.2f) over %d frame-objects", result["odds_ratio"],
                result["ci95_low"], result["ci95_high"], len(j_values))

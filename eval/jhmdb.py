@@ -23,6 +23,7 @@ from colortrack.cli import tracking_flags as flags_common
 from colortrack.evaluation import keypoint_datasets
 from colortrack.evaluation import keypoint_eval
 from colortrack.evaluation import results_record
+from colortrack.utils import files
 
 # The shared tracking flags (--model, --radius, ...) are this binary's own: --helpshort lists them.
 flags.adopt_module_key_flags(flags_common)
@@ -36,6 +37,9 @@ flags.mark_flags_as_required(["jhmdb_root", "results_dir"])
 
 def main(argv):
   del argv
+  # A dataset is read-only: no output of this binary goes inside it.
+  files.check_not_inside(_RESULTS_DIR.value, [_ROOT.value], "--results_dir")
+  files.check_replaceable_in(_RESULTS_DIR.value, ["pck.csv"], "--results_dir")
   videos = keypoint_datasets.load_videos(_ROOT.value)
   if not _SCORE_ONLY.value:
     tracker = flags_common.make_tracker()

@@ -29,6 +29,8 @@ _PLOT_DIR = flags.DEFINE_string("plot_dir", None, "Write comparison plots and in
                                 "(the methods' videos side by side) here (needs --davis_root).")
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "Dataset the folders were predicted on.")
 flags.mark_flags_as_required(["results_dirs"])
+# What --plot_dir receives (report.write_comparison_page names the page).
+PLOT_DIR_FILES = report.PLOT_NAMES + (report.PAGE_NAME,)
 
 
 def main(argv):
@@ -40,6 +42,10 @@ def main(argv):
   if _PLOT_DIR.value and not _DAVIS_ROOT.value:
     raise errors.UserError("--plot_dir needs --davis_root (the dataset the folders were "
                            "predicted on)")
+  if _PLOT_DIR.value:  # before any work: never into what it reads, never over a user's file
+    files.check_not_inside(_PLOT_DIR.value, list(_RESULTS_DIRS.value) + [_DAVIS_ROOT.value],
+                           "--plot_dir")
+    files.check_replaceable_in(_PLOT_DIR.value, PLOT_DIR_FILES, "--plot_dir")
   width = max(len(n) for n in names) + 2
   print(f"{'method':<{width}}" + "".join(f"{c:>10}" for c in davis.GLOBAL_COLUMNS))
   for name, folder in zip(names, _RESULTS_DIRS.value):
@@ -53,14 +59,14 @@ def main(argv):
     sequences = _sequences(_DAVIS_ROOT.value, _RESULTS_DIRS.value[0])
     results = {name: davis.evaluate(_DAVIS_ROOT.value, folder, sequences)
                for name, folder in zip(names, _RESULTS_DIRS.value)}
-    files.ensure_output_dir(_PLOT_DIR.value, "--plot_dir")
+    files.ensure_output_dir(_PLOT_DIR.value, "--plot_dir", claim=True)
     plots.jf_over_time({name: r.per_frame_jf() for name, r in results.items()},
-                       os.path.join(_PLOT_DIR.value, "jf_over_time.png"))
+                       os.path.join(_PLOT_DIR.value, PLOT_DIR_FILES[0]))
     objects = [row["object"] for row in next(iter(results.values())).per_object()]
     plots.per_sequence_bars(
         objects, {name: [(row["J-Mean"] + row["F-Mean"]) / 2 for row in r.per_object()]
                   for name, r in results.items()},
-        os.path.join(_PLOT_DIR.value, "per_sequence.png"))
+        os.path.join(_PLOT_DIR.value, PLOT_DIR_FILES[1]))
     page = report.write_comparison_page(_PLOT_DIR.value, names, _RESULTS_DIRS.value, results,
                                         sequences)
     logging.info("plots and %s in %s", os.path.basename(page), _PLOT_DIR.value)

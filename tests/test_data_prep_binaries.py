@@ -39,8 +39,8 @@ class DataPrepBinariesTest(tf.test.TestCase):
 
   def test_bad_codebook_is_one_clear_line_and_exit_1(self):
     root = self.create_tempdir().full_path
-    testing_utils.write_tiny_videos(root, num_videos=1)
-    result = run_binary("data_prep.build_tfrecords", f"--input={root}",
+    video, = testing_utils.write_tiny_videos(root, num_videos=1)
+    result = run_binary("data_prep.build_tfrecords", f"--input={video}",
                         f"--codebook={root}/nope.npz", f"--output_dir={root}/out")
     self.assertEqual(result.returncode, 1)
     errors = [l for l in result.stderr.splitlines() if l.startswith("E")]

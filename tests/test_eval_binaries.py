@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from colortrack import pretrained
 from colortrack.data import synthetic
+from colortrack.utils import files
 from tests import testing_utils
 
 
@@ -42,7 +43,11 @@ class EvalBinariesTest(tf.test.TestCase):
     self.assertEqual(summary.returncode, 0, msg=summary.stderr[-2000:])
     # The comparison page: both plots, an index.html and side-by-side videos.
     self.assertCountEqual(os.listdir(os.path.join(root, "plots")),
-                          ["jf_over_time.png", "per_sequence.png", "index.html", "videos"])
+                          ["jf_over_time.png", "per_sequence.png", "index.html", "videos",
+                           files.WRITTEN_RECORD])
+    with open(os.path.join(root, "plots", "index.html")) as f:
+      page = f.read()
+    self.assertIn("<img src='jf_over_time.png'", page)  # the page shows the plots beside it
     lines = summary.stdout.strip().splitlines()
     self.assertEqual([l.split()[0] for l in lines], ["method", "identity", "flow"])
     with open(os.path.join(root, "flow", "global_results-val.csv")) as f:
@@ -81,6 +86,7 @@ class EvalBinariesTest(tf.test.TestCase):
   def _workdir(self, tiny_workdir):
     self.tiny_workdir = tiny_workdir
 
+  @pytest.mark.slow
   def test_colorize_with_a_trained_workdir(self):
     root = self.create_tempdir().full_path
     workdir = self.tiny_workdir

@@ -9,6 +9,7 @@ import sys
 import av
 import cv2
 import numpy as np
+import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
@@ -452,6 +453,7 @@ class TrackVideoTest(tf.test.TestCase):
     self.assertIn("missing.png: unreadable mask", errors[0])
 
 
+  @pytest.mark.slow
   def test_shipped_tracker_on_real_video_with_hand_drawn_mask(self):
     if not testing_utils.has_shared():
       self.skipTest(testing_utils.SHARED_MISSING_REASON)

@@ -11,6 +11,7 @@ from colortrack.data import codebook as codebook_lib
 from colortrack.data import schema
 from colortrack.data import synthetic
 from colortrack.data import tfrecord_builder
+from colortrack.utils import files
 from tests import testing_utils
 
 
@@ -106,7 +107,7 @@ class BuilderTest(tf.test.TestCase):
     self.assertEqual(summary.shards_written, 1)
     self.assertIsNone(summary.manifest_path)  # other shards are not done yet
     out = os.path.join(self.root, "out")
-    self.assertEqual(sorted(os.listdir(out)),
+    self.assertEqual(sorted(n for n in os.listdir(out) if n != files.WRITTEN_RECORD),
                      [schema.shard_manifest_name(2, 3), schema.shard_name(2, 3)])
     with self.assertRaisesRegex(tfrecord_builder.BuildError, "outside"):
       tfrecord_builder.build(self.config(num_shards=3, shard_index=3))

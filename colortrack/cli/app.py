@@ -24,6 +24,16 @@ from absl import logging
 from colortrack import errors
 
 
+def require_positive(*names: str) -> None:
+  """Registers for each float flag in `names` a check: a finite number > 0 (NaN fails;
+  absl's lower_bound lets NaN through). A failure is one line naming the flag."""
+  import math  # pylint: disable=g-import-not-at-top
+  for name in names:
+    flags.register_validator(
+        name, lambda value: value is None or (math.isfinite(value) and value > 0),
+        message="must be a finite number > 0")
+
+
 def _flag_error(message: str) -> None:
   sys.stderr.write(f"error: {message}\n"
                    f"Pass --helpshort or --helpfull to see help on flags.\n")

@@ -27,6 +27,12 @@ def resolve_config_names(argv: Optional[List[str]] = None) -> None:
         path = os.path.join(CONFIGS_DIR, f"{name}.py")
         if os.path.exists(path):
           argv[index] = f"{CONFIG_FLAG}={path}{sep}{variant}"
+        elif not os.path.exists(name):  # neither a preset nor a file: one line, not a trace
+          presets = sorted(n[:-3] for n in os.listdir(CONFIGS_DIR)
+                           if n.endswith(".py") and not n.startswith("_") and n != "base.py")
+          sys.stderr.write(f"error: {CONFIG_FLAG}={name}: no such preset or config file "
+                           f"(presets: {', '.join(presets)})\n")
+          sys.exit(1)
 
 
 def select_from_argv(argv: Optional[List[str]] = None) -> Optional[str]:

@@ -15,7 +15,9 @@ METHOD = flags.DEFINE_enum("method", "model", ["model", "identity", "flow"],
                            "model: the learned pointer; identity / flow: baselines.")
 MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
                             "SavedModel folder or training workdir (--method=model). Default: "
-                            "the shipped trained tracker (colortrack/pretrained/).")
+                            "the shipped trained tracker (colortrack/pretrained/). A SavedModel "
+                            "is a program: loading one runs its code; use only models you "
+                            "trust.")
 BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (training "
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")
 SCALE = flags.DEFINE_float("scale", None, "Resize frames by this before embedding (0.5: ~4x "

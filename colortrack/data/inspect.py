@@ -32,7 +32,10 @@ def write_strips(file_pattern: str, output_dir: str, num_clips: int = 4) -> List
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   keys = (pipeline.LIGHTNESS, pipeline.AB_CODES, pipeline.RGB)
   shard_files = pipeline.match_files(file_pattern)
-  files.ensure_output_dir(output_dir)
+  files.check_not_inside(output_dir, shard_files, "--output_dir")
+  files.check_replaceable_in(output_dir, [f"clip_{i:03d}.png" for i in range(num_clips)],
+                             "--output_dir")
+  files.ensure_output_dir(output_dir, "--output_dir", claim=True)
   dataset = tf.data.TFRecordDataset(shard_files).take(num_clips)
   paths = []
   for index, serialized in enumerate(dataset):

@@ -60,12 +60,17 @@ def _single_channel_ids(path: str, values: np.ndarray, white: int) -> np.ndarray
 
   0 and `white` only (DAVIS-2016's 0/255): one object. All values below 255
   (0/1 masks, 8- or 16-bit label maps with ids 1..K): the values are the ids.
-  Otherwise an 8-bit gray mask with soft edges: above mid-gray is the object.
+  A few small ids with 255 (an 8-bit label map with void, DAVIS-2017's
+  convention): the ids, 255 kept as void. Otherwise an 8-bit gray mask with
+  soft edges (a gradient of values up to 255): above mid-gray is the object.
   """
   present = np.unique(values)
   if set(present.tolist()) <= {0, white}:
     return (values == white).astype(np.uint8)
   if present.max() < VOID_ID:
+    return values.astype(np.uint8)
+  others = present[(present != 0) & (present != VOID_ID)]
+  if present.max() == VOID_ID and len(others) <= 16 and others.max() < 128:
     return values.astype(np.uint8)
   if white == 255 and present.max() <= 255:
     return (values > 127).astype(np.uint8)

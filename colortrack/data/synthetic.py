@@ -226,7 +226,7 @@ def write_dataset(output_dir: str, num_videos: int = 8, seed: int = 0, **video_k
   if height % 2 or width % 2 or min(height, width) < 16:
     raise errors.UserError(f"{output_dir}: frame size {width}x{height} must be even and at "
                            "least 16 (mp4 video stores even sizes only)")
-  files.ensure_output_dir(output_dir, "--output_dir")
+  files.ensure_output_dir(output_dir, "--output_dir", claim=True)
   settings = {"num_videos": num_videos, "seed": seed, **video_kwargs}
   settings_path = os.path.join(output_dir, "synthetic.json")
   if os.path.exists(settings_path):

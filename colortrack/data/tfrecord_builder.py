@@ -331,6 +331,9 @@ def merge_manifests(output_dir: str, num_shards: int) -> Optional[str]:
 def build(config: BuildConfig) -> BuildSummary:
   """Builds (or resumes) the shards that `config` asks for; see module docstring."""
   try:
+    files.check_not_inside(config.output_dir,
+                           video_io.input_paths(config.input_spec) + [config.codebook_path],
+                           "--output_dir")
     files.ensure_output_dir(config.output_dir, "--output_dir")
   except errors.OutputError as e:
     raise BuildError(str(e)) from e
@@ -343,6 +346,11 @@ def build(config: BuildConfig) -> BuildSummary:
   wanted = range(num_shards) if config.shard_index is None else [config.shard_index]
   if config.shard_index is not None and not 0 <= config.shard_index < num_shards:
     raise BuildError(f"--shard_index={config.shard_index} is outside [0, {num_shards})")
+  # Every name this run may write: a user's file there is refused before any work.
+  files.check_replaceable_in(config.output_dir, [schema.MANIFEST_NAME] + [
+      name(i, num_shards) for i in wanted
+      for name in (schema.shard_name, schema.shard_manifest_name)], "--output_dir")
+  files.claim_output_dir(config.output_dir)
   todo, reused = [], []
   for index in wanted:
     manifest_path = os.path.join(config.output_dir,
@@ -447,7 +455,8 @@ def sample_ab(sources: Sequence[video_io.VideoSource], capacity: int = 200_000,
 def fit_codebook(input_spec: str, output_path: str, num_clusters: int = 16,
                  capacity: int = 200_000, seed: int = 0,
                  frame_folder_fps: float = 24.0) -> codebook_lib.Codebook:
-  files.check_output_file(output_path, "--output codebook")
+  files.check_output_file(output_path, "--output codebook",
+                          inputs=video_io.input_paths(input_spec))
   sources = video_io.find_sources(input_spec)
   if not sources:
     raise BuildError(f"{input_spec}: no video files or frame folders found")

@@ -99,6 +99,15 @@ def find_sources(input_spec: str) -> List[VideoSource]:
   return [sources[k] for k in sorted(sources)]
 
 
+def input_paths(input_spec: str) -> List[str]:
+  """The existing files and folders that a comma-separated input spec names (globs expanded):
+  what a binary reads, so that none of its outputs goes inside them."""
+  paths = []
+  for part in [p.strip() for p in input_spec.split(",") if p.strip()]:
+    paths += sorted(glob.glob(part)) if glob.has_magic(part) else [part]
+  return [p for p in paths if os.path.exists(p)]
+
+
 def resample_keep(source_index: int, source_fps: float, target_fps: float) -> bool:
   """True when frame `source_index` starts a new slot of the target frame rate.
 

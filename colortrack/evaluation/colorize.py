@@ -79,7 +79,9 @@ def colorize_video(video_path: str, output_dir: str, tracker, image_every: int =
   with the mean ab error over frames 1..T-1 (frame 0 is the colour reference).
   """
   import cv2  # pylint: disable=g-import-not-at-top
-  files.ensure_output_dir(output_dir, "--output_dir")
+  files.check_not_inside(output_dir, [video_path], "--output_dir")
+  files.check_replaceable_in(output_dir, ["colorize.mp4", "colorize.json"], "--output_dir")
+  files.ensure_output_dir(output_dir, "--output_dir", claim=True)
   source = video_io.source_from_path(video_path)
   total, fps = video_io.frame_count_and_fps(source)
   if total == 1:

@@ -123,6 +123,9 @@ class ObjectScores:
 
 def score_sequence(name: str, gt_ids: np.ndarray, pred_ids: np.ndarray) -> List[ObjectScores]:
   """Scores `[F, H, W]` id maps (all annotated frames; first/last are dropped here)."""
+  if len(gt_ids) < 3:
+    raise EvaluationError(f"{name}: {len(gt_ids)} annotated frame(s); J and F need at least 3 "
+                          "(the first and the last are not scored), so no score is given")
   gt_ids = np.where(gt_ids == masks_lib.VOID_ID, 0, gt_ids)
   num_objects = int(gt_ids[0].max())
   gt_ids, pred_ids = gt_ids[1:-1], pred_ids[1:-1]
@@ -144,15 +147,20 @@ def list_sequences(davis_root: str) -> List[str]:
   """Sequence names: ImageSets/2017/val.txt, ImageSets/480p/val.txt (2016 pairs), or folders."""
   sets_2017 = os.path.join(davis_root, "ImageSets", "2017", "val.txt")
   sets_2016 = os.path.join(davis_root, "ImageSets", "480p", "val.txt")
+  from colortrack.utils import files  # pylint: disable=g-import-not-at-top
   if os.path.exists(sets_2017):
     with open(sets_2017) as f:
-      return [line.strip() for line in f if line.strip()]
+      return [files.check_plain_name(line.strip(), sets_2017) for line in f if line.strip()]
   if os.path.exists(sets_2016):
     names = []
     with open(sets_2016) as f:
       for line in f:
         if line.strip():
-          name = line.split()[0].strip("/").split("/")[-2]
+          parts = line.split()[0].strip("/").split("/")
+          if len(parts) < 2:
+            raise EvaluationError(f"{sets_2016}: line {line.strip()!r} is not "
+                                  "'/JPEGImages/480p/<sequence>/<frame>.jpg ...'")
+          name = files.check_plain_name(parts[-2], sets_2016)
           if name not in names:
             names.append(name)
     return names
@@ -211,6 +219,9 @@ class DavisResults:
     return [{"object": o.name, **o.row()} for o in self.objects]
 
   def global_scores(self) -> Dict[str, float]:
+    if not self.objects:
+      raise EvaluationError("no object to score: the first annotation of every sequence is "
+                            "empty (all background), so no J&F is given")
     rows = [o.row() for o in self.objects]
     scores = {key: float(np.mean([r[key] for r in rows])) for key in GLOBAL_COLUMNS[1:]}
     return {"J&F-Mean": (scores["J-Mean"] + scores["F-Mean"]) / 2.0, **scores}
@@ -240,12 +251,17 @@ def evaluate(davis_root: str, results_dir: str,
   return DavisResults(objects, producer)
 
 
+# What `write_csvs` writes (the official toolkit's two files, then ours).
+CSV_NAMES = ("global_results-val.csv", "per-sequence_results-val.csv",
+             "per-object_results-val.csv")
+
+
 def write_csvs(results: DavisResults, output_dir: str) -> Dict[str, str]:
   """The official toolkit's two files, plus every statistic per object."""
   import csv  # pylint: disable=g-import-not-at-top
   from colortrack.utils import files  # pylint: disable=g-import-not-at-top
   paths = {}
-  tables = {
+  tables = {  # CSV_NAMES
       "global_results-val.csv": (list(GLOBAL_COLUMNS), [results.global_scores()]),
       "per-sequence_results-val.csv": (
           ["Sequence", "J-Mean", "F-Mean"],
@@ -279,15 +295,40 @@ def format_table(results: DavisResults) -> str:
 
 def check_sequences(davis_root: str, sequences: Sequence[str], need_frames: bool = True) -> None:
   """One line naming the first sequence without frames (if needed) or annotations."""
+  from colortrack.utils import files  # pylint: disable=g-import-not-at-top
   if not sequences:
     raise EvaluationError(f"{davis_root}: no sequences to evaluate")
   for sequence in sequences:
+    files.check_plain_name(sequence, "--sequences")
     frames = frame_dir(davis_root, sequence)
     annotations = annotation_dir(davis_root, sequence)
     if need_frames and not os.path.isdir(frames):
       raise EvaluationError(f"{frames}: no such sequence (frames folder missing)")
     if not os.path.isdir(annotations) or not masks_lib.mask_paths(annotations):
       raise EvaluationError(f"{annotations}: no annotations (*.png) for sequence {sequence}")
+    if need_frames:  # an annotated frame must exist: name the missing input, not an output
+      from colortrack.data import video_io  # pylint: disable=g-import-not-at-top
+      frame_paths = video_io.list_frame_files(frames)[0]
+      stems = {os.path.splitext(os.path.basename(p))[0] for p in frame_paths}
+      size = _image_size(frame_paths[0]) if frame_paths else None
+      for path in masks_lib.mask_paths(annotations):
+        stem = os.path.splitext(os.path.basename(path))[0]
+        if stem not in stems:
+          raise EvaluationError(f"{os.path.join(frames, stem)}.jpg: frame missing (annotated "
+                                f"in {path})")
+        if _image_size(path) != size:
+          raise EvaluationError(f"{path}: annotation is {'x'.join(map(str, _image_size(path)))}"
+                                f", the frames of {sequence} are {'x'.join(map(str, size))}")
+
+
+def _image_size(path: str):
+  """(width, height) from the image's header (no decoding)."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  try:
+    with Image.open(path) as image:
+      return image.size
+  except OSError as e:
+    raise EvaluationError(f"{path}: unreadable image ({errors.first_line(e)})") from e
 
 
 def has_predictions(results_dir: str, sequence: str) -> bool:
@@ -308,29 +349,39 @@ def predict(davis_root: str, results_dir: str, tracker, sequences: Sequence[str]
   from colortrack.data import video_io  # pylint: disable=g-import-not-at-top
   from colortrack.evaluation import results_record  # pylint: disable=g-import-not-at-top
   from colortrack.utils import progress as progress_lib  # pylint: disable=g-import-not-at-top
+  from colortrack.utils import files  # pylint: disable=g-import-not-at-top
+  files.check_not_inside(results_dir, [davis_root], "results folder")
   check_sequences(davis_root, sequences)
   folder = results_record.open_for_writing(
       results_dir, results_record.producer(tracker), sequences, overwrite,
       lambda sequence: has_predictions(results_dir, sequence))
-  frame_counts = {s: len(video_io.list_frame_files(frame_dir(davis_root, s))[0])
-                  for s in sequences}
+  frame_files = {s: video_io.list_frame_files(frame_dir(davis_root, s))[0] for s in sequences}
+  frame_counts = {s: len(names) for s, names in frame_files.items()}
   progress = progress_lib.Progress("predict", sum(frame_counts.values()), unit="frames",
                                    **({"log_fn": log_fn} if log_fn else {}))
   speeds = {}
   for sequence in sequences:
     if folder.is_complete(sequence):
-      progress.update(frame_counts[sequence], extra=f"{sequence}: predictions exist, kept",
-                      force=True)
+      progress.skip(frame_counts[sequence], extra=f"{sequence}: predictions exist, kept")
       continue
     folder.mark_incomplete(sequence)
     out_dir = os.path.join(results_dir, sequence)
     gt_paths = masks_lib.mask_paths(annotation_dir(davis_root, sequence))
+    # Predictions are named after their frames (as the annotations are), so 1-based or
+    # sparse annotations are scored against the frames they belong to.
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in frame_files[sequence]]
+    first_stem = os.path.splitext(os.path.basename(gt_paths[0]))[0]
+    if not stems or first_stem != stems[0]:
+      raise EvaluationError(
+          f"{gt_paths[0]}: the first annotation is not of the first frame "
+          f"({stems[0] + '.*' if stems else 'no frames'} in {frame_dir(davis_root, sequence)}); "
+          "tracking starts from the first frame's annotation")
     first_ids = masks_lib.read_mask(gt_paths[0])
     source = video_io.source_from_path(frame_dir(davis_root, sequence))
     start = time.monotonic()
     written = 0
     for index, ids in enumerate(tracker.track_masks(video_io.rgb_frames(source), first_ids)):
-      masks_lib.write_mask(os.path.join(out_dir, f"{index:05d}.png"), ids)
+      masks_lib.write_mask(os.path.join(out_dir, f"{stems[index]}.png"), ids)
       written += 1
       progress.update(1, extra=sequence)
     speeds[sequence] = written / max(time.monotonic() - start, 1e-9)

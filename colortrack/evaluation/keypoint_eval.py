@@ -38,8 +38,7 @@ def predict(videos: Sequence[keypoint_datasets.KeypointVideo], tracker, results_
   for video in videos:
     path = prediction_path(results_dir, video)
     if folder.is_complete(video.name) and os.path.exists(path):
-      progress.update(len(video.frame_paths), extra=f"{video.name}: prediction exists, kept",
-                      force=True)
+      progress.skip(len(video.frame_paths), extra=f"{video.name}: prediction exists, kept")
       continue
     folder.mark_incomplete(video.name)
     start = time.monotonic()
@@ -89,6 +88,10 @@ def score(videos: Sequence[keypoint_datasets.KeypointVideo],
     frames = np.flatnonzero(video.annotated)  # the first one is the given annotation
     # Only joints given in the first frame can be tracked.
     visible = video.visible[frames] & video.visible[frames[0]][None]
+    if len(frames) < 2 or not visible[1:].any():
+      raise keypoint_datasets.DatasetError(
+          f"{video.name}: no visible joint in an annotated frame after the first (of "
+          f"{len(frames)} annotated frames), so PCK cannot be computed")
     correct = pck.correct_joints(pred[frames], video.gt[frames], visible)
     per_video.append(correct)
     rows.append({"video": video.name, **{f"PCK@{a}": v for a, v in pck.pck([correct]).items()}})

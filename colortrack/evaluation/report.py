@@ -11,7 +11,6 @@ the browser could load ("3 of 3 videos ready"), or which failed.
 
 import html
 import os
-import shutil
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -26,6 +25,8 @@ from colortrack.utils import video_writer
 
 PAGE_NAME = "index.html"
 VIDEO_DIR = "videos"
+# The plots eval.davis / eval.summarize write next to a page; the page shows those present.
+PLOT_NAMES = ("jf_over_time.png", "per_sequence.png")
 
 _STYLE = """
 body { font-family: sans-serif; margin: 1.5em; color: #222; }
@@ -134,7 +135,7 @@ def write_davis_page(davis_root: str, results_dir: str, results: davis.DavisResu
           "<h2>Per object</h2>",
           _table(["object"] + list(davis.GLOBAL_COLUMNS[1:]), results.per_object()),
           "<h2>Plots</h2>"]
-  for name in ("jf_over_time.png", "per_sequence.png"):
+  for name in PLOT_NAMES:
     if os.path.exists(os.path.join(results_dir, name)):
       body.append(f"<img src='{name}' alt='{name}'>")
   body.append("<h2>Sequences: prediction | ground truth</h2><div class='videos'>")
@@ -159,7 +160,10 @@ def write_comparison_page(output_dir: str, names: Sequence[str], results_dirs: S
   """
   files.ensure_output_dir(os.path.join(output_dir, VIDEO_DIR), "page folder")
   rows = [{"method": name, **results[name].global_scores()} for name in names]
+  plots = [f"<img src='{html.escape(n)}' alt='{html.escape(n)}' style='max-width:48%'>"
+           for n in PLOT_NAMES if os.path.exists(os.path.join(output_dir, n))]
   body = ["<h2>Global</h2>", _table(["method"] + list(davis.GLOBAL_COLUMNS), rows),
+          *(["<h2>Plots</h2><div>" + "".join(plots) + "</div>"] if plots else []),
           "<h2>Sequences (each: prediction | ground truth; they play together)</h2>"]
   for sequence in sequences:
     body.append(f"<h3>{html.escape(sequence)}</h3><div class='videos' data-sync>")
@@ -167,8 +171,8 @@ def write_comparison_page(output_dir: str, names: Sequence[str], results_dirs: S
       source = os.path.join(folder, VIDEO_DIR, f"{sequence}.mp4")
       if not os.path.exists(source):
         continue
-      target = f"{VIDEO_DIR}/{name}_{sequence}.mp4"
-      shutil.copyfile(source, os.path.join(output_dir, target))
+      target = f"{VIDEO_DIR}/{files.check_plain_name(f'{name}_{sequence}', '--names')}.mp4"
+      files.copy_file(source, os.path.join(output_dir, target))
       body.append(f"<figure>{_video_tag(target, f'{name} {sequence}')}"
                   f"<figcaption>{html.escape(name)}</figcaption></figure>")
     body.append("</div>")

@@ -12,7 +12,8 @@ A run resumes only a folder whose producer equals its own, and keeps only the
 items marked complete (an item is marked after its last prediction is
 written); any other item is predicted again. A folder of another producer is
 refused unless `overwrite`; predictions without a record (another tool, an
-older colortrack) are refused too, and can still be scored as they are.
+older colortrack) are refused even with `overwrite` (colortrack replaces only
+what it wrote), and can still be scored as they are.
 """
 
 import json
@@ -89,7 +90,8 @@ class ResultsFolder:
     self._save()
 
   def _save(self) -> None:
-    files.write_json_atomic(self._path, self.record)
+    # `read` accepted the record as colortrack's (or the folder had none).
+    files.write_json_atomic(self._path, self.record, known_ours=True)
 
   def is_complete(self, item: str) -> bool:
     return item in self.record["complete"]
@@ -112,9 +114,9 @@ def open_for_writing(results_dir: str, who: Dict[str, object], items: Sequence[s
 
   `has_output(item)` tells whether predictions of `item` are already on disk
   (used when the folder has no record). With `overwrite`, every item is
-  predicted again and the folder becomes `who`'s.
+  predicted again and a folder of another colortrack run becomes `who`'s.
   """
-  files.ensure_output_dir(results_dir, "results folder")
+  files.ensure_output_dir(results_dir, "results folder", claim=True)
   who = _normalized(who)
   record = read(results_dir)
   if record is not None and _normalized(record["producer"]) != who:
@@ -126,11 +128,11 @@ def open_for_writing(results_dir: str, who: Dict[str, object], items: Sequence[s
     record = None
   elif record is None:
     existing = [item for item in items if has_output(item)]
-    if existing and not overwrite:
+    if existing:  # --overwrite too: colortrack never replaces what it did not write
       raise ResultsError(
           f"{os.path.join(results_dir, existing[0])}: predictions that colortrack did not "
-          "record (another tool or an older colortrack); use another --results_dir, "
-          "--overwrite to replace them, or --score_only to score them as they are")
+          "record (another tool or an older colortrack); they are never replaced: use "
+          "another --results_dir, or --score_only to score them as they are")
   elif overwrite:
     record["complete"] = []
   if record is None:

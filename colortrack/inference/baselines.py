@@ -7,6 +7,7 @@ uint8 RGB frames in, one result per frame out.
 import cv2
 import numpy as np
 
+from colortrack.data import masks as masks_lib
 from colortrack.inference import labels as labels_lib
 
 
@@ -16,8 +17,10 @@ class IdentityTracker:
   name = "identity"
 
   def track_masks(self, frames, first_ids):
-    for _ in frames:
-      yield first_ids
+    # Void (255) is "not annotated", never a prediction: later frames get background there.
+    later = np.where(first_ids == masks_lib.VOID_ID, 0, first_ids).astype(first_ids.dtype)
+    for index, _ in enumerate(frames):
+      yield first_ids if index == 0 else later
 
   def track_points(self, frames, first_points):
     first_points = np.asarray(first_points, np.float32)

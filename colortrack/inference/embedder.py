@@ -61,7 +61,13 @@ class Embedder:
     sqrt(n / N), so they are exactly what an N-network export would return.
     """
     self.check_networks(networks)
-    embeddings = self._embed_fn(tf.constant(frames, tf.uint8)).numpy()
+    embeddings = np.asarray(self._embed_fn(tf.constant(frames, tf.uint8)))
+    expected = (len(frames), -(-frames.shape[1] // self.stride), -(-frames.shape[2] // self.stride))
+    if embeddings.ndim != 4 or embeddings.shape[:3] != expected:
+      raise ModelLoadError(f"{self.path or self.description}: `embed` returned shape "
+                           f"{list(embeddings.shape)} for {frames.shape[2]}x{frames.shape[1]} "
+                           f"frames; a colortrack model at stride {self.stride} returns "
+                           f"{list(expected) + ['D']}")
     if not np.all(np.isfinite(embeddings)):
       raise ModelLoadError(f"{self.path}: the model's embeddings hold NaN or inf (its "
                            "training diverged?); nothing tracked with it")
@@ -78,6 +84,31 @@ def savedmodel_fingerprint(path: str) -> str:
   return files.sha256_of_files([n for n in names if os.path.isfile(n)])
 
 
+def _check_signature(path: str, signature, loaded) -> None:
+  """ModelLoadError unless `embed` takes uint8 frames `[T, H, W, 3]` and returns
+  `embeddings`, at a stride colortrack exports (checked before any user video is read).
+
+  A SavedModel is a program: loading and running one runs its graph (TensorFlow's
+  security notes). These checks catch a wrong model, not a malicious one: load only
+  models you trust.
+  """
+  inputs = signature.structured_input_signature[1]
+  spec = inputs.get("frames") if isinstance(inputs, dict) else None
+  if (spec is None or spec.dtype != tf.uint8 or spec.shape.rank != 4
+      or spec.shape[-1] not in (3, None)):
+    raise ModelLoadError(f"{path}: `embed` does not take uint8 frames [T, H, W, 3] "
+                         f"(it takes {inputs}); not a colortrack export")
+  if "embeddings" not in signature.structured_outputs:
+    raise ModelLoadError(f"{path}: `embed` returns {sorted(signature.structured_outputs)}, "
+                         "not `embeddings`; not a colortrack export")
+  try:
+    stride = int(loaded.stride.numpy())
+  except (AttributeError, TypeError, ValueError) as e:
+    raise ModelLoadError(f"{path}: its `stride` is not a number; not a colortrack export") from e
+  if stride not in (4, 8, 16, 32):
+    raise ModelLoadError(f"{path}: stride {stride}; colortrack exports use 4, 8, 16 or 32")
+
+
 def _load_savedmodel(path: str) -> Embedder:
   try:
     loaded = tf.saved_model.load(path)
@@ -88,6 +119,7 @@ def _load_savedmodel(path: str) -> Embedder:
     raise ModelLoadError(f"{path}: not a colortrack SavedModel (no `embed` signature; export "
                          "one with train.export)")
   signature = loaded.signatures["embed"]
+  _check_signature(path, signature, loaded)
   config = None
   config_path = os.path.join(path, serving.CONFIG_NAME)
   if os.path.exists(config_path):

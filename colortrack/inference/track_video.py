@@ -2,10 +2,13 @@
 
 Outputs in `output_dir`:
   masks/00000.png ...   palette PNGs (object ids as in the first mask)   [mask input]
+  first_mask.png        the mask GrabCut made from boxes or clicks       [box / point input]
   keypoints.json        per frame, per keypoint: x, y, visible           [keypoint input]
   overlay.mp4           the video with the result drawn on it (H.264: plays in browsers)
   colortrack_track.json which run wrote them; "status" is "complete" only once all are
-                        written ("running" after a kill)
+                        written ("running" after a kill); frames_decoded vs
+                        frames_declared (the container's count), "truncated" when fewer
+                        frames decoded than declared
 A new run into the same folder first removes what the previous run listed
 there; a folder with such outputs but no record (not written by colortrack) is
 refused, never cleared.
@@ -108,13 +111,14 @@ RECORD_NAME = "colortrack_track.json"
 MASKS_DIR = "masks"
 KEYPOINTS_NAME = "keypoints.json"
 OVERLAY_NAME = "overlay.mp4"
+FIRST_MASK_NAME = "first_mask.png"  # the mask made from --box / --points
 
 
 def _clear_previous_run(output_dir: str) -> None:
   """Removes the outputs an earlier track run wrote; refuses unrecorded ones."""
   record_path = os.path.join(output_dir, RECORD_NAME)
   masks_dir = os.path.join(output_dir, MASKS_DIR)
-  ours = [os.path.join(output_dir, n) for n in (KEYPOINTS_NAME, OVERLAY_NAME)]
+  ours = [os.path.join(output_dir, n) for n in (KEYPOINTS_NAME, OVERLAY_NAME, FIRST_MASK_NAME)]
   found = [p for p in ours + [masks_dir] if os.path.exists(p)]
   if not os.path.exists(record_path):
     if found:
@@ -135,11 +139,20 @@ def _clear_previous_run(output_dir: str) -> None:
 
 def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[str] = None,
                 keypoints_path: Optional[str] = None, write_overlay: bool = True,
-                log_fn: Optional[Callable[[str], None]] = None) -> dict:
-  """Tracks the first-frame annotation through the video; returns a summary dict."""
-  if (mask_path is None) == (keypoints_path is None):
-    raise TrackInputError("give exactly one of a first-frame mask or keypoints")
+                log_fn: Optional[Callable[[str], None]] = None, boxes=None,
+                clicks=None) -> dict:
+  """Tracks the first-frame annotation through the video; returns a summary dict.
+
+  The annotation is a mask PNG, keypoints JSON, boxes `[N, 4]` (x0, y0, x1, y1;
+  object k + 1 per box) or foreground clicks `[N, 2]` (x, y; one object): boxes
+  and clicks become a mask by GrabCut (`first_mask`), written as
+  `first_mask.png` in `output_dir` so it can be checked and edited.
+  """
+  given = [a is not None for a in (mask_path, keypoints_path, boxes, clicks)]
+  if sum(given) != 1:
+    raise TrackInputError("give exactly one of a first-frame mask, keypoints, boxes or points")
   files.check_output_dir(output_dir, "--output_dir")
+  files.check_not_inside(output_dir, [video_path, mask_path, keypoints_path], "--output_dir")
   try:
     source = video_io.source_from_path(video_path)
     frames = video_io.rgb_frames(source)
@@ -147,10 +160,19 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
   except StopIteration as e:
     raise TrackInputError(f"{video_path}: video has no frames") from e
   except video_io.VideoReadError as e:
-    raise TrackInputError(f"{video_path}: {e}") from e
+    # VideoReadError names the file itself.
+    message = str(e)
+    raise TrackInputError(message if video_path in message else f"{video_path}: {message}") from e
   height, width = first.shape[:2]
   # Validate the annotation before anything is written.
-  if mask_path is not None:
+  from_shapes = boxes is not None or clicks is not None
+  if from_shapes:
+    from colortrack.inference import first_mask  # pylint: disable=g-import-not-at-top
+    first_ids = (first_mask.mask_from_boxes(first, boxes) if boxes is not None
+                 else first_mask.mask_from_clicks(first, clicks))
+    object_ids = masks_lib.object_ids(first_ids)
+    mask_path = os.path.join(output_dir, FIRST_MASK_NAME)
+  elif mask_path is not None:
     try:
       first_ids = masks_lib.read_mask(mask_path)
     except masks_lib.MaskError as e:
@@ -177,10 +199,15 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
   # drawing and encoding it at 1080p or 4K would cost more than tracking.
   overlay_h, overlay_w = ((processed_h, processed_w) if processed_h < height
                           else (height, width))
-  files.ensure_output_dir(output_dir, "--output_dir")
+  files.ensure_output_dir(output_dir, "--output_dir", claim=True)
   _clear_previous_run(output_dir)
+  if from_shapes:
+    masks_lib.write_mask(mask_path, first_ids)
   record = {"status": "running", "video": os.path.abspath(video_path),
             "annotation": os.path.abspath(mask_path or keypoints_path)}
+  if from_shapes:  # what the first mask was made from
+    record["annotation_from"] = ({"boxes": np.asarray(boxes).tolist()} if boxes is not None
+                                 else {"points": np.asarray(clicks).tolist()})
   record_path = os.path.join(output_dir, RECORD_NAME)
   files.write_json_atomic(record_path, record)
   overlay = (video_writer.VideoWriter(os.path.join(output_dir, OVERLAY_NAME), fps, overlay_w,
@@ -248,7 +275,14 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
     summary["overlay"] = overlay.path
   summary["seconds"] = progress.elapsed_s
   record.update(status="complete", frames=summary["frames"], method=tracker.name,
-                model=getattr(getattr(tracker, "embedder", None), "path", None))
+                model=getattr(getattr(tracker, "embedder", None), "path", None),
+                frames_decoded=summary["frames"], frames_declared=total or None)
+  if total and summary["frames"] < total:
+    # A damaged or cut file: what was decoded is tracked, and the shortfall is said.
+    summary["truncated"] = (f"{video_path}: the file declares {total} frames but only "
+                            f"{summary['frames']} could be decoded (truncated or damaged); "
+                            f"tracked those {summary['frames']}")
+    record["truncated"] = True
   files.write_json_atomic(record_path, record)
   progress.update(0, extra=at, force=True)
   return summary

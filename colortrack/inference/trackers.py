@@ -14,6 +14,7 @@ import dataclasses
 from typing import Optional, Tuple
 
 from colortrack import errors
+from colortrack import validation
 from colortrack.inference import baselines
 from colortrack.inference import mast
 from colortrack.inference import pointer
@@ -114,7 +115,15 @@ def settings(model_config=None, overrides: Optional[dict] = None,
   out = {}
   for key, value in values.items():
     kind = kinds[key]
-    out[key] = tuple(int(v) for v in value) if kind == Tuple[int, ...] else kind(value)
+    try:
+      out[key] = tuple(int(v) for v in value) if kind == Tuple[int, ...] else kind(value)
+    except (TypeError, ValueError) as e:
+      kind_name = kind.__name__ if isinstance(kind, type) else "tuple of integers"
+      raise validation.SettingError(f"{key}={value!r}: not a {kind_name} "
+                                    f"({errors.first_line(e)})") from e
+    if kind is int and isinstance(value, float) and value != int(value):
+      raise validation.SettingError(f"{key}={value!r}: must be a whole number")
+  validation.check_inference(out)  # one validator for flags, the API and config.inference
   return TrackingSettings(**out)
 
 

@@ -111,7 +111,7 @@ def save_npz(checkpoint_dir: str, step: int, model: keras.Model,
   arrays["step"] = np.array(step, np.int64)
   path = os.path.join(checkpoint_dir, f"ckpt-{step}.npz")
   files.ensure_output_dir(checkpoint_dir, "checkpoint folder")
-  with files.atomic_output(path) as tmp_path:
+  with files.atomic_output(path, known_ours=True) as tmp_path:  # the workdir's own folder
     with open(tmp_path, "wb") as f:
       np.savez(f, **arrays)
   for old in npz_checkpoints(checkpoint_dir)[:-keep]:

@@ -107,6 +107,19 @@ class TrainingInputs:
     batch.pop("augment_seed", None)
     return batch
 
+  # The errors TensorFlow's reader raises for a damaged shard (by name: the JAX runner
+  # does not import TensorFlow itself).
+  READ_ERRORS = ("DataLossError", "InvalidArgumentError")
+
+  def read_error(self, error: BaseException, step: int,
+                 latest_checkpoint: Optional[str]) -> errors.TrainingError:
+    """The one-line error for a failed read of the clips: the damaged shard, if found."""
+    bad = self.find_unreadable_file()
+    where = f"{bad}: unreadable record" if bad else "reading the clips failed"
+    return errors.TrainingError(
+        f"{where} at step {step} ({errors.first_line(error)[:120]}); the last checkpoint is "
+        f"{latest_checkpoint or 'none'}")
+
   def find_unreadable_file(self) -> Optional[str]:
     """After a read error: the first shard whose records do not all read back."""
     if self.source != "tfrecord":

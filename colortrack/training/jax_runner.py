@@ -43,6 +43,10 @@ class JaxRunner:
                  ", data parallel" if self.distribution else "")
 
   @property
+  def on_accelerator(self) -> bool:
+    return self.devices[0].platform != "cpu"
+
+  @property
   def num_replicas(self) -> int:
     return len(self.devices)
 
@@ -110,8 +114,18 @@ class JaxRunner:
         self._batches = self.inputs.numpy_batches(self.method.input_keys,
                                                   self.config.train.batch_size,
                                                   self.config.train.seed, start)
-    batch = self._shard(next(self._batches))
-    self._state, metrics = self._train_step(self._state, batch)
+    try:
+      batch = self._shard(next(self._batches))
+    except Exception as e:  # pylint: disable=broad-except
+      if type(e).__name__ not in self.inputs.READ_ERRORS:
+        raise
+      raise self.inputs.read_error(e, self.step_number + 1, self.latest_checkpoint) from e
+    try:
+      self._state, metrics = self._train_step(self._state, batch)
+    except Exception as e:  # pylint: disable=broad-except
+      if "RESOURCE_EXHAUSTED" not in str(e):
+        raise
+      raise errors.out_of_memory(self.config.train.batch_size, e) from e
     return {k: float(v) for k, v in metrics.items()}
 
   def sync_model(self) -> None:

@@ -57,6 +57,11 @@ class TensorFlowRunner:
     self.config = config
 
   @property
+  def on_accelerator(self) -> bool:
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+  @property
   def num_replicas(self) -> int:
     return self.strategy.num_replicas_in_sync
 
@@ -118,11 +123,10 @@ class TensorFlowRunner:
     try:
       metrics = self._train_step(self.iterator)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
-      bad = self.inputs.find_unreadable_file()
-      where = f"{bad}: unreadable record" if bad else "reading the clips failed"
-      raise errors.TrainingError(
-          f"{where} at step {self.step_number + 1} ({errors.first_line(e)[:120]}); the last "
-          f"checkpoint is {self.manager.latest_checkpoint or 'none'}") from e
+      raise self.inputs.read_error(e, self.step_number + 1,
+                                   self.manager.latest_checkpoint) from e
+    except tf.errors.ResourceExhaustedError as e:
+      raise errors.out_of_memory(self.config.train.batch_size, e) from e
     return {k: float(v) for k, v in metrics.items()}
 
   def sync_model(self) -> None:

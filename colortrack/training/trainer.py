@@ -23,6 +23,7 @@ import numpy as np
 from keras import ops
 
 from colortrack import errors
+from colortrack import validation
 from colortrack.data import clip_features
 from colortrack.methods import base
 from colortrack.methods import registry
@@ -56,6 +57,76 @@ def model_fields(config_json: dict) -> dict:
   return fields
 
 
+# Fields that shape the batches a saved input pipeline holds.
+INPUT_SHAPE_FIELDS = (("data", "image_size"), ("data", "clip_len"), ("train", "batch_size"))
+
+
+def estimate_step_bytes(config: ml_collections.ConfigDict) -> int:
+  """A low estimate of the memory one training step holds: the float32 activations kept
+  for the backward pass, and the pointer's affinities.
+
+  Per frame: the stem (2 tensors at 1/2 and 1/4 of the size), ~4 tensors per residual
+  block at its stage's resolution (strides 4, 8, 16, 32, capped by the output
+  stride), 3 per head layer; per clip, the target frames' affinities to the
+  references. Low on purpose: a batch refused by it cannot fit, so it is refused in
+  one line instead of stalling for minutes; one that passes may still be too large.
+  """
+  model, size = config.model, config.data.image_size
+  stride = model.output_stride
+  floats = 2 * model.encoder_widths[0] * (size / 2) ** 2
+  for index, (width, blocks) in enumerate(zip(model.encoder_widths, model.encoder_blocks)):
+    floats += 4 * blocks * width * (size / min(4 * 2 ** index, stride)) ** 2
+  cells = (size / stride) ** 2
+  floats += 3 * (len(model.head_dilations) + 1) * model.head_width * cells
+  per_clip = config.data.clip_len * floats + (config.data.clip_len - 1) * cells ** 2
+  return int(4 * per_clip * config.train.batch_size)
+
+
+class _Heartbeat:
+  """Logs `what` at once and every `every_s` seconds until `stop()`: a long first step
+  (compiling, a large batch) shows it is alive instead of printing nothing."""
+
+  def __init__(self, what: str, every_s: float = 30.0):
+    import threading  # pylint: disable=g-import-not-at-top
+    self._done = threading.Event()
+    start = time.monotonic()
+    logging.info("%s...", what)
+
+    def beat():
+      while not self._done.wait(every_s):
+        logging.info("%s: still working after %.0f s", what, time.monotonic() - start)
+
+    threading.Thread(target=beat, daemon=True).start()
+
+  def stop(self) -> None:
+    self._done.set()
+
+
+def available_memory_bytes() -> Optional[int]:
+  """MemAvailable of this machine (Linux), None where unknown."""
+  try:
+    with open("/proc/meminfo") as f:
+      for line in f:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) * 1024
+  except (OSError, ValueError, IndexError):
+    pass
+  return None
+
+
+def check_step_fits(config: ml_collections.ConfigDict, on_accelerator: bool) -> None:
+  """TrainingError when a CPU training step cannot fit in this machine's memory."""
+  need, available = estimate_step_bytes(config), available_memory_bytes()
+  if on_accelerator or not available or need <= available:
+    return
+  batch = config.train.batch_size
+  fits = max(1, int(batch * available / need))
+  raise TrainingError(
+      f"config.train.batch_size={batch}: one training step needs at least {need / 2**30:.1f} "
+      f"GiB at config.data.image_size={config.data.image_size}, this machine has "
+      f"{available / 2**30:.1f} GiB available; use a batch of at most ~{fits}")
+
+
 def save_or_check_config(config: ml_collections.ConfigDict, workdir: str) -> None:
   """Writes config.json; on resume, refuses a model that differs from the saved one."""
   path = os.path.join(workdir, CONFIG_NAME)
@@ -67,7 +138,18 @@ def save_or_check_config(config: ml_collections.ConfigDict, workdir: str) -> Non
         saved.get("method", "vondrick") != current["method"]):
       raise TrainingError(f"{path}: the workdir holds a different model "
                           f"({saved.get('model')}); use a new --workdir")
-  files.write_json_atomic(path, current)
+    # The saved input pipeline (train.checkpoint_input) holds batches of the saved shapes.
+    for section, key in INPUT_SHAPE_FIELDS:
+      before, now = (saved.get(section) or {}).get(key), current[section][key]
+      if (before is not None and before != now and current["train"].get("checkpoint_input")
+          and checkpoints.latest(workdir)):
+        raise TrainingError(
+            f"config.{section}.{key}={now!r}, but the checkpoints in {workdir} were written "
+            f"with {before!r}: their saved input pipeline cannot resume with another shape; "
+            f"use a new --workdir (with --config.train.init_workdir={workdir} to start from "
+            "its weights)")
+  # A workdir's config.json is colortrack's (a foreign workdir was refused above).
+  files.write_json_atomic(path, current, known_ours=True)
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
@@ -109,6 +191,10 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   number("data.crop_scale_min", 0, 1)
   number("mast.drop_prob", 0, 1, low_open=False)
   number("mast.huber_delta", 0)
+  try:
+    validation.check_training(config)
+  except validation.SettingError as e:
+    raise TrainingError(str(e)) from e
   backend = config.runtime.get("backend", "tensorflow")
   if backend not in BACKENDS:
     raise TrainingError(f"config.runtime.backend={backend!r}: use one of {BACKENDS}")
@@ -266,8 +352,9 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   validate_config(config)
   backend = config.runtime.get("backend", "tensorflow")
   runner = make_runner(config)
+  check_step_fits(config, runner.on_accelerator)
   data = inputs_lib.TrainingInputs(config)
-  files.ensure_output_dir(workdir, "workdir")
+  files.ensure_output_dir(workdir, "workdir", claim=True)
   save_or_check_config(config, workdir)
   check_codebook(workdir, data.codebook_sha, data.centroids)
   _check_checkpoint_format(workdir, backend)
@@ -312,8 +399,16 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   window_start, window_steps = time.monotonic(), 0
   sums = {}
   last = {}
+  heartbeat = None
+  if step < num_steps:  # tracing/compiling the step and filling the input pipeline
+    heartbeat = _Heartbeat(
+        f"building the first training step (tracing, compiling, reading a batch of "
+        f"{global_batch} clips; at least {estimate_step_bytes(config) / 2**30:.2f} GiB)")
   while step < num_steps:
     metrics = runner.step()
+    if heartbeat is not None:
+      heartbeat.stop()
+      heartbeat = None
     step += 1
     window_steps += 1
     for key, value in metrics.items():

@@ -24,10 +24,24 @@ def with_row_labels(image: np.ndarray, labels: Sequence[str]) -> np.ndarray:
   return np.concatenate([column, image], axis=1)
 
 
+def _wrap(text: str, width: int, scale: float) -> list:
+  """Words of `text` in lines no wider than `width` pixels (a longer word gets its own line)."""
+  lines, line = [], ""
+  for word in text.split():
+    candidate = f"{line} {word}".strip()
+    if line and cv2.getTextSize(candidate, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width:
+      lines.append(line)
+      candidate = word
+    line = candidate
+  return lines + ([line] if line else [])
+
+
 def with_caption(image: np.ndarray, text: str) -> np.ndarray:
-  """A white band with `text` under the picture."""
+  """A white band with `text` under the picture, wrapped to the picture's width."""
   scale = max(0.35, min(0.6, image.shape[1] / 1600))
-  height = int(cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][1] * 2.2) + 6
-  band = np.full((height, image.shape[1], 3), 255, np.uint8)
-  _put(band, text, 6, height - height // 3, scale)
+  lines = _wrap(text, image.shape[1] - 12, scale)
+  line_height = int(cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][1] * 2.0) + 2
+  band = np.full((line_height * len(lines) + 6, image.shape[1], 3), 255, np.uint8)
+  for index, line in enumerate(lines):
+    _put(band, line, 6, (index + 1) * line_height - line_height // 4, scale)
   return np.concatenate([image, band], axis=0)

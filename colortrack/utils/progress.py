@@ -20,7 +20,8 @@ class Progress:
   """Counts work done and logs `done/total, rate, ETA` at most every `interval_s`.
 
   `total` may be None when unknown (then no ETA). The rate is the mean over the
-  whole run, which is what an ETA for a homogeneous job needs.
+  whole run, which is what an ETA for a homogeneous job needs; work found already
+  done (`skip`: a resumed run's kept results) counts toward the total, not the rate.
   """
 
   def __init__(self, name: str, total: Optional[float], unit: str = "items",
@@ -36,6 +37,7 @@ class Progress:
     self._start = clock()
     self._last_log = self._start
     self.done = 0.0
+    self.skipped = 0.0
 
   @property
   def elapsed_s(self) -> float:
@@ -44,7 +46,7 @@ class Progress:
   @property
   def rate(self) -> float:
     elapsed = self.elapsed_s
-    return self.done / elapsed if elapsed > 0 else 0.0
+    return (self.done - self.skipped) / elapsed if elapsed > 0 else 0.0
 
   def message(self, extra: str = "") -> str:
     rate = self.rate
@@ -58,6 +60,11 @@ class Progress:
     if extra:
       parts.append(extra)
     return ", ".join(parts)
+
+  def skip(self, amount: float, extra: str = "") -> None:
+    """`amount` of the work was already done (kept from an earlier run): logged at once."""
+    self.skipped += amount
+    self.update(amount, extra, force=True)
 
   def update(self, amount: float = 1, extra: str = "", force: bool = False) -> None:
     self.done += amount

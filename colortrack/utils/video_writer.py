@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from colortrack import errors
+from colortrack.utils import files
 
 
 class VideoWriter:
@@ -21,7 +22,7 @@ class VideoWriter:
 
   def __init__(self, path: str, fps: float, width: int, height: int,
                codec: Optional[str] = None):
-    self.path = path
+    self.path = files.check_replaceable(path, "video")
     self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else 24.0
     self.width, self.height = int(width), int(height)
     self.tmp_path = os.path.join(os.path.dirname(os.path.abspath(path)),
@@ -80,6 +81,7 @@ class VideoWriter:
     if self._cv_writer is not None:
       self._cv_writer.release()
     self._close_h264()
+    files.record_written(self.path)
     os.replace(self.tmp_path, self.path)
 
   def abort(self) -> None:
