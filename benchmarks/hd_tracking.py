@@ -32,12 +32,16 @@ _NUM_FRAMES = flags.DEFINE_integer("num_frames", 40, "Frames per video.")
 _OVERLAY = flags.DEFINE_bool("overlay", True, "Also write overlay.mp4 (as colortrack.track).")
 _MAX_SHORT_SIDE = flags.DEFINE_integer("max_short_side", None, "Processing cap (default: the "
                                        "model's, 480).")
+_FEATURE_DIMS = flags.DEFINE_integer("feature_dims", None, "Principal directions compared "
+                                     "(the export's basis; default: the model's setting).")
 SIZES = ((480, 854), (1080, 1920))
 
 
 def main(argv):
   del argv
   overrides = {} if _MAX_SHORT_SIDE.value is None else {"max_short_side": _MAX_SHORT_SIDE.value}
+  if _FEATURE_DIMS.value is not None:
+    overrides["feature_dims"] = _FEATURE_DIMS.value
   tracker = trackers.make_tracker("model", _MODEL.value, overrides)
   results = {}
   with tempfile.TemporaryDirectory() as root:

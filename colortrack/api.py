@@ -6,7 +6,8 @@
     points, visible = tracker.track_points(frames, first_points)   # [K, 2] x, y
 
 `load_tracker(model=...)` takes any SavedModel from `train.export` or a training
-workdir; `method="flow"` / `"identity"` gives the baselines; keyword settings
+workdir; `load_tracker(profile="fast")` a shipped model and settings on the speed /
+quality frontier; `method="flow"` / `"identity"` gives the baselines; keyword settings
 (`radius=8`, `max_short_side=0`, ...; `colortrack.inference.trackers.TrackingSettings`)
 override the model's test-time defaults, as the binaries' flags do.
 Coordinates: 0-based pixels, pixel (column c, row r) centred at (c, r).
@@ -88,8 +89,17 @@ class Tracker:
 
 
 def load_tracker(model: Optional[str] = None, method: str = "model",
-                 bfloat16: bool = False, **settings) -> Tracker:
-  """The shipped tracker, a SavedModel / training workdir (`model`), or a baseline."""
+                 bfloat16: bool = False, profile: Optional[str] = None, **settings) -> Tracker:
+  """The shipped tracker, a SavedModel / training workdir (`model`), or a baseline.
+
+  `profile` ("best", the default; "balanced"; "fast": `pretrained.PROFILES`) picks a
+  shipped model and settings on the speed / quality frontier; `model` and keyword
+  settings override it.
+  """
   from colortrack.inference import trackers  # pylint: disable=g-import-not-at-top
-  return Tracker(trackers.make_tracker(method, model or pretrained.DEFAULT_MODEL, settings,
+  profile_model, values = pretrained.profile(profile or pretrained.DEFAULT_PROFILE)
+  if model:
+    values = {}
+  values.update(settings)
+  return Tracker(trackers.make_tracker(method, model or profile_model, values,
                                        bfloat16=bfloat16))

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from colortrack import errors
 from colortrack import validation
+from colortrack.inference import feature_basis
 from colortrack.inference import propagation
 from colortrack.methods import base
 from colortrack.methods import registry
@@ -225,7 +226,7 @@ class ExportError(errors.UserError):
 # What tf.saved_model.save and `export` write; a folder holding only these (with
 # saved_model.pb and CONFIG_NAME) is a previous colortrack export and may be replaced.
 EXPORT_ENTRIES = frozenset({"saved_model.pb", "variables", "assets", "fingerprint.pb",
-                            CONFIG_NAME, files.WRITTEN_RECORD})
+                            CONFIG_NAME, files.WRITTEN_RECORD, feature_basis.BASIS_NAME})
 
 
 def check_export_dir(export_dir: str) -> None:
@@ -336,6 +337,14 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
   return module, max_diff
 
 
+def check_retune_target(export_dir: str) -> None:
+  """ExportError unless `export_dir` is a colortrack export (saved_model.pb and its config)."""
+  if not (os.path.isfile(os.path.join(export_dir, "saved_model.pb")) and
+          os.path.isfile(os.path.join(export_dir, CONFIG_NAME))):
+    raise ExportError(f"{export_dir}: not a colortrack export (needs saved_model.pb and "
+                      f"{CONFIG_NAME})")
+
+
 def retune(export_dir: str, assignments: Sequence[str]):
   """Stores new test-time defaults in the colortrack export at `export_dir`; returns its config.
 
@@ -343,10 +352,8 @@ def retune(export_dir: str, assignments: Sequence[str]):
   CONFIG_NAME is rewritten (atomically); the weights and any other files in the
   folder (a model card) are left as they are.
   """
+  check_retune_target(export_dir)
   path = os.path.join(export_dir, CONFIG_NAME)
-  if not (os.path.isfile(os.path.join(export_dir, "saved_model.pb")) and os.path.isfile(path)):
-    raise ExportError(f"{export_dir}: not a colortrack export (needs saved_model.pb and "
-                      f"{CONFIG_NAME})")
   try:
     config = ml_collections.ConfigDict(files.read_json(path))
   except ValueError as e:

@@ -58,6 +58,7 @@ _INFERENCE_CHECKS = {
     "coarse_radius": _whole,
     "fine_radius": _whole,
     "ensemble_members": _whole,
+    "feature_dims": _whole,
     "renormalize_floor": _non_negative,
     "min_first_similarity": _number,
 }

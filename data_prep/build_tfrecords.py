@@ -5,7 +5,9 @@ Example (one machine, 2 processes):
       --codebook=/tmp/codebook.npz --output_dir=/tmp/clips --workers=2
 
 Scale-out: run the same command on N machines with --num_shards=S and
---shard_index=0..S-1 (each writes only its shard). Re-running skips finished
+--shard_index=0..S-1 (each writes only its shard), or a job array of fewer tasks
+each taking a range (--num_shards=64 --shard_index=0-15, 16-31, ...; lists like
+0-3,9 too); whichever task finishes the last shard writes manifest.json. Re-running skips finished
 shards; an interrupted shard is rewritten (temp file + rename). manifest.json
 lists every source with its clips or the reason it was skipped.
 Exits non-zero only when nothing could be written.
@@ -29,7 +31,9 @@ _CLIP_STRIDE = flags.DEFINE_integer("clip_stride", 0, "Frames between clip start
                                      lower_bound=0)
 _NUM_SHARDS = flags.DEFINE_integer("num_shards", 0, "Total shards; 0: min(#sources, 16).",
                                     lower_bound=0)
-_SHARD_INDEX = flags.DEFINE_integer("shard_index", None, "Write only this shard (default: all).")
+_SHARD_INDEX = flags.DEFINE_string("shard_index", None, "Write only these shards: an index, or "
+                                   "ranges and lists for a job array's task, e.g. 0-3,7 "
+                                   "(default: all).")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Processes on this machine.", lower_bound=1)
 _FRAME_FOLDER_FPS = flags.DEFINE_float("frame_folder_fps", 24.0,
                                        "Frame rate of frame folders (DAVIS: 24).")

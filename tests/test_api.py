@@ -45,3 +45,19 @@ def test_bad_arrays_are_one_line_errors(tracker, video):
       tracker.track_masks(*args)
   with pytest.raises(errors.UserError, match="finite"):
     tracker.track_points(video.frames, [[1.0, np.nan]])
+
+
+def test_profiles_pick_a_shipped_model_and_settings(video):
+  fast = colortrack.load_tracker(profile="fast")
+  assert "mast_cpu" in fast.description
+  balanced = colortrack.load_tracker(profile="balanced")
+  assert balanced._tracker.config.feature_dims == 256  # pylint: disable=protected-access
+  # Compared on 256 of 1,024 principal directions: the same objects, nearly the same masks.
+  best = colortrack.load_tracker()
+  a = balanced.track_masks(video.frames, video.masks[0])
+  b = best.track_masks(video.frames, video.masks[0])
+  assert np.mean(a == b) > 0.9
+  # A keyword setting overrides the profile's; an unknown profile is one line.
+  assert colortrack.load_tracker(profile="balanced", feature_dims=0)._tracker.config.feature_dims == 0  # pylint: disable=protected-access
+  with pytest.raises(errors.UserError, match="profile 'quick': use one of best, balanced, fast"):
+    colortrack.load_tracker(profile="quick")

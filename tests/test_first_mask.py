@@ -94,3 +94,15 @@ def test_track_binary_from_a_box_writes_the_first_mask(tmp_path):
   with open(tmp_path / "out" / "colortrack_track.json") as f:
     assert json.load(f)["annotation_from"]["boxes"][0] == [xs.min(), ys.min(), xs.max(),
                                                            ys.max()]
+
+
+def test_track_binary_profile_picks_the_shipped_model(tmp_path):
+  video = synthetic.generate_video(0, num_frames=3, height=48, width=64)
+  path = str(tmp_path / "v.mp4")
+  synthetic.write_video_file(path, video.frames, video.fps)
+  masks_lib.write_mask(str(tmp_path / "m.png"), video.masks[0])
+  result = test_reliability.run("colortrack.track", f"--video={path}", f"--mask={tmp_path}/m.png",
+                                f"--output_dir={tmp_path}/out", "--profile=fast", "--nooverlay")
+  assert result.returncode == 0, result.stderr[-2000:]
+  with open(tmp_path / "out" / "colortrack_track.json") as f:
+    assert json.load(f)["model"].endswith("mast_cpu")

@@ -148,22 +148,23 @@ def test_broken_trackers_fail_the_synthetic_floor(default_tracker):
   assert synthetic_failures(broken, {})
 
 
-@pytest.mark.slow
-def test_shipped_models_reach_their_recorded_scores_on_real_video():
+@pytest.fixture()
+def golden():
+  """The recorded floors (real data: skipped without ../shared)."""
   if not testing_utils.has_shared():
     pytest.skip(testing_utils.SHARED_MISSING_REASON)
   with open(GOLDEN) as f:
-    golden = json.load(f)
+    return json.load(f)
+
+
+@pytest.mark.slow
+def test_shipped_models_reach_their_recorded_scores_on_real_video(golden):  # pylint: disable=redefined-outer-name
   assert floor_failures(measure(shipped_tracker), golden) == []
 
 
 @pytest.mark.slow
-def test_broken_trackers_fail_the_floors():
+def test_broken_trackers_fail_the_floors(golden):  # pylint: disable=redefined-outer-name
   """The test of the test on real video: frame 0 repeated fails every floor."""
-  if not testing_utils.has_shared():
-    pytest.skip(testing_utils.SHARED_MISSING_REASON)
-  with open(GOLDEN) as f:
-    golden = json.load(f)
   failures = floor_failures(measure(lambda name: trackers.IdentityTracker()), golden)
   assert len(failures) == len(golden["davis"]) + len(golden["jhmdb_pck"]) + len(golden["short"])
 

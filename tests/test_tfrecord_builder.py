@@ -112,6 +112,19 @@ class BuilderTest(tf.test.TestCase):
     with self.assertRaisesRegex(tfrecord_builder.BuildError, "outside"):
       tfrecord_builder.build(self.config(num_shards=3, shard_index=3))
 
+  def test_shard_index_takes_ranges_and_lists_for_job_arrays(self):
+    parse = tfrecord_builder.parse_shard_indices
+    self.assertEqual(parse(5, 8), [5])
+    self.assertEqual(parse("0-2,6,5-5", 8), [0, 1, 2, 5, 6])
+    for bad in ("3-1", "7-9", "x", "1,,2"):
+      with self.assertRaisesRegex(tfrecord_builder.BuildError, f"--shard_index={bad}"):
+        parse(bad, 8)
+    summary = tfrecord_builder.build(self.config(num_shards=3, shard_index="0-1"))
+    self.assertEqual(summary.shards_written, 2)
+    self.assertIsNone(summary.manifest_path)  # shard 2 is another task's
+    summary = tfrecord_builder.build(self.config(num_shards=3, shard_index="2"))
+    self.assertIsNotNone(summary.manifest_path)  # the last task finishes the dataset
+
   def test_two_worker_processes(self):
     summary = tfrecord_builder.build(self.config(num_shards=3, workers=2))
     self.assertEqual(summary.clips_total, 3)

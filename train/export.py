@@ -10,6 +10,11 @@ for points only); tracking flags still override them. With --retune (and no
 --workdir) only the defaults of the existing export at --export_dir change:
   python -m train.export --retune --export_dir=/tmp/tiny_savedmodel \
       --inference=renormalize_floor=0.8,keypoints.scale=2
+--fit_basis (with --retune) also stores the principal directions of the export's
+features, fitted on unlabeled frames, so that --inference=feature_dims=K (or the
+tracking flag --feature_dims) compares cells on K of them:
+  python -m train.export --retune --export_dir=/tmp/tiny_savedmodel \
+      --fit_basis=../shared/data/unlabeled/davis2016-train-256p --inference=feature_dims=32
 
 --ensemble_workdirs adds more trained networks: the export tracks with all of
 their features at once (each L2-normalized, concatenated; the pointer compares
@@ -40,6 +45,11 @@ _RETUNE = flags.DEFINE_bool("retune", False, "Only store the --inference default
 _ENSEMBLE_WORKDIRS = flags.DEFINE_list(
     "ensemble_workdirs", [], "More training workdirs whose networks track together with "
     "--workdir's (features concatenated; --workdir's test-time settings).")
+_FIT_BASIS = flags.DEFINE_string(
+    "fit_basis", None, "With --retune: videos / frame folders (comma-separated) on whose "
+    "frames the principal directions of the features are fitted and stored with the export.")
+_FIT_BASIS_FRAMES = flags.DEFINE_integer("fit_basis_frames", 200, "Frames sampled for "
+                                         "--fit_basis, spread over the sources.", lower_bound=1)
 flags.mark_flags_as_required(["export_dir"])
 
 
@@ -48,6 +58,15 @@ def main(argv):
   if _RETUNE.value:
     if _WORKDIR.value or _ENSEMBLE_WORKDIRS.value:
       raise serving.ExportError("--retune changes an existing export: give --export_dir only")
+    serving.check_retune_target(_EXPORT_DIR.value)
+    if _FIT_BASIS.value:  # first: a feature_dims default needs the basis
+      from colortrack.inference import basis_fitting  # pylint: disable=g-import-not-at-top
+      energy = basis_fitting.fit_for_export(_EXPORT_DIR.value, _FIT_BASIS.value,
+                                            _FIT_BASIS_FRAMES.value)
+      logging.info("%s: feature basis stored; the first 32 / 64 / 128 / 256 directions hold "
+                   "%s of the features' energy", _EXPORT_DIR.value,
+                   " / ".join(f"{energy[min(k, len(energy)) - 1]:.3f}"
+                              for k in (32, 64, 128, 256)))
     config = serving.retune(_EXPORT_DIR.value, _INFERENCE.value)
     values = config.inference.to_dict()
     shown = [f"{k}={v}" for k, v in sorted(values.items()) if not isinstance(v, dict)]
@@ -57,6 +76,8 @@ def main(argv):
     return
   if not _WORKDIR.value:
     raise serving.ExportError("--workdir is required (or --retune to change an export's defaults)")
+  if _FIT_BASIS.value:
+    raise serving.ExportError("--fit_basis goes with --retune (after the export is written)")
   serving.check_export_dir(_EXPORT_DIR.value)
   config = serving.with_inference_defaults(trainer.load_config(_WORKDIR.value),
                                            _INFERENCE.value)

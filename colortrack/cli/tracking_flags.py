@@ -18,6 +18,10 @@ MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
                             "the shipped trained tracker (colortrack/pretrained/). A SavedModel "
                             "is a program: loading one runs its code; use only models you "
                             "trust.")
+PROFILE = flags.DEFINE_enum(
+    "profile", None, list(pretrained.PROFILES), "A shipped model and settings on the speed / "
+    "quality frontier: best (the default), balanced (~1.8x faster), fast (~5x faster); "
+    "README, \"Results\". Ignored when --model is given.")
 BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (training "
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")
 SCALE = flags.DEFINE_float("scale", None, "Resize frames by this before embedding (0.5: ~4x "
@@ -55,18 +59,33 @@ FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also sear
 MIN_FIRST_SIMILARITY = flags.DEFINE_float(
     "min_first_similarity", None, "Masks: keep object k only where a cell's best affinity to "
     "the first frame's cells of k is at least this, else background (0: off).")
+FEATURE_DIMS = flags.DEFINE_integer(
+    "feature_dims", None, "Compare cells on the first k principal directions of the "
+    "features (the export's colortrack_basis.npz; 0: the full features). Default: the "
+    "model's.")
 FEATURES = flags.DEFINE_enum("features", None, list(serving.FEATURES),
                              "Track with the head's embedding, the last ResNet stage or "
                              "the last two (training workdirs). Default: the model's.")
 
 _OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST,
               TEMPERATURE, TOP_K, RADIUS, HARD, COARSE_RADIUS, FINE_RADIUS, FEATURES,
-              RENORMALIZE, RENORMALIZE_FLOOR, FIRST_GLOBAL, MIN_FIRST_SIMILARITY)
+              RENORMALIZE, RENORMALIZE_FLOOR, FIRST_GLOBAL, MIN_FIRST_SIMILARITY, FEATURE_DIMS)
+
+
+def model_path() -> str:
+  """--model if given, else the --profile's model (the default profile's: the default model)."""
+  if flags.FLAGS["model"].present or not PROFILE.value:
+    return MODEL.value
+  return pretrained.profile(PROFILE.value)[0]
 
 
 def overrides() -> dict:
-  """The propagation settings given on the command line."""
-  out = {flag.name: flag.value for flag in _OVERRIDES if flag.value is not None}
+  """The propagation settings: the --profile's (unless --model names another model), then
+  those given on the command line."""
+  out = {}
+  if PROFILE.value and not flags.FLAGS["model"].present:
+    out.update(pretrained.profile(PROFILE.value)[1])
+  out.update({flag.name: flag.value for flag in _OVERRIDES if flag.value is not None})
   for flag in (LONG_TERM, SHORT_TERM):
     if flag.value is not None:
       out[flag.name] = tuple(int(v) for v in flag.value)
@@ -76,7 +95,7 @@ def overrides() -> dict:
 def make_tracker():
   if METHOD.value == "model" and not MODEL.value:
     raise ValueError("--method=model needs --model=SAVEDMODEL_OR_WORKDIR")
-  return trackers.make_tracker(METHOD.value, MODEL.value or "", overrides(),
+  return trackers.make_tracker(METHOD.value, model_path() or "", overrides(),
                                bfloat16=BFLOAT16.value)
 
 

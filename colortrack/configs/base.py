@@ -113,6 +113,10 @@ def get_base_config() -> ml_collections.ConfigDict:
   # An ensemble export (train.export --ensemble_workdirs) tracks with its first N
   # networks only (0: all of them), e.g. fewer networks for keypoints than for masks.
   config.inference.ensemble_members = 0
+  # Compare cells on the first k principal directions of the features (an export's
+  # colortrack_basis.npz, `train.export --retune --fit_basis`): ~D/k times less pointer
+  # work. 0: the full features.
+  config.inference.feature_dims = 0
   # Settings for tracking keypoints only, where set (e.g. upsampled frames: keypoints
   # need a finer grid than masks); flags still override them.
   config.inference.keypoints = ml_collections.ConfigDict()
@@ -123,6 +127,7 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.inference.keypoints.radius = config_dict.placeholder(int)
   config.inference.keypoints.temperature = config_dict.placeholder(float)
   config.inference.keypoints.ensemble_members = config_dict.placeholder(int)
+  config.inference.keypoints.feature_dims = config_dict.placeholder(int)
 
   config.train = ml_collections.ConfigDict()
   config.train.batch_size = 32  # global: per-replica x replicas

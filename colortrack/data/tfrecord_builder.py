@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -53,7 +53,8 @@ class BuildConfig:
   clip_len: int = 4
   clip_stride: int = 0  # 0: clip_len (non-overlapping clips)
   num_shards: int = 0  # 0: min(number of sources, 16)
-  shard_index: Optional[int] = None  # None: every shard
+  # None: every shard; an index, or a job array's share: "0-3,7" (ranges and lists).
+  shard_index: Optional[Union[int, str]] = None
   workers: int = 1
   frame_folder_fps: float = 24.0  # DAVIS frames are 24 fps
   max_gray_frames: int = 300  # frames without chroma before a video counts as gray
@@ -163,37 +164,42 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
     return OutputWriteError(f"{shard_path}: {what} failed ({errors.first_line(error)}); "
                             "the shard was not written")
 
-  with files.atomic_output(shard_path) as tmp_path:
-    try:
-      with open_record_writer(tmp_path) as writer:
+  try:  # every write error of a shard (a full disk: also at the rename) is fatal for it
+    with files.atomic_output(shard_path) as tmp_path:
+      try:
+        with open_record_writer(tmp_path) as writer:
 
-        def write(record: bytes) -> None:
-          try:
-            writer.write(record)
-          except Exception as e:  # pylint: disable=broad-except
-            raise fail("writing", e) from e
+          def write(record: bytes) -> None:
+            try:
+              writer.write(record)
+            except Exception as e:  # pylint: disable=broad-except
+              raise fail("writing", e) from e
 
-        for source in sources:
-          t0 = time.monotonic()
-          entry = encode_source(source, config, codebook, write)
-          entry["seconds"] = round(time.monotonic() - t0, 3)
-          entries.append(entry)
-          if entry["status"] == "ok":
-            # Per source (the manifest keeps it too); shown with --verbosity=1.
-            logging.debug("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
-                         shard_index, num_shards, source.path, entry["clips"],
-                         entry["source_frames"],
-                         entry["source_frames"] / max(entry["seconds"], 1e-6))
-    except OutputWriteError:
-      raise
-    except Exception as e:  # pylint: disable=broad-except
-      raise fail("closing", e) from e  # a full disk often shows only when buffers flush
-    expected = sum(e["clips"] for e in entries)
-    readable = count_records(tmp_path)
-    if readable != expected:
-      raise OutputWriteError(f"{shard_path}: {readable} of {expected} clips readable after "
-                             "writing (disk full?); the shard was not written")
-    size = os.path.getsize(tmp_path)
+          for source in sources:
+            t0 = time.monotonic()
+            entry = encode_source(source, config, codebook, write)
+            entry["seconds"] = round(time.monotonic() - t0, 3)
+            entries.append(entry)
+            if entry["status"] == "ok":
+              # Per source (the manifest keeps it too); shown with --verbosity=1.
+              logging.debug("shard %d/%d: %s: %d clips from %d source frames (%.0f frames/s)",
+                            shard_index, num_shards, source.path, entry["clips"],
+                            entry["source_frames"],
+                            entry["source_frames"] / max(entry["seconds"], 1e-6))
+      except OutputWriteError:
+        raise
+      except Exception as e:  # pylint: disable=broad-except
+        raise fail("closing", e) from e  # a full disk often shows only when buffers flush
+      expected = sum(e["clips"] for e in entries)
+      readable = count_records(tmp_path)
+      if readable != expected:
+        raise OutputWriteError(f"{shard_path}: {readable} of {expected} clips readable after "
+                               "writing (disk full?); the shard was not written")
+      size = os.path.getsize(tmp_path)
+  except OutputWriteError:
+    raise
+  except (OSError, errors.OutputError) as e:
+    raise fail("finishing", e) from e
   manifest = {
       "version": MANIFEST_VERSION,
       "shard": schema.shard_name(shard_index, num_shards),
@@ -207,9 +213,12 @@ def build_shard(config: BuildConfig, shard_index: int, num_shards: int,
       "seconds": round(time.monotonic() - start, 3),
       "sources": entries,
   }
-  files.write_json_atomic(
-      os.path.join(config.output_dir, schema.shard_manifest_name(shard_index, num_shards)),
-      manifest)
+  try:
+    files.write_json_atomic(
+        os.path.join(config.output_dir, schema.shard_manifest_name(shard_index, num_shards)),
+        manifest)
+  except (OSError, errors.OutputError) as e:
+    raise fail("writing its manifest", e) from e
   return manifest
 
 
@@ -328,6 +337,24 @@ def merge_manifests(output_dir: str, num_shards: int) -> Optional[str]:
   return path
 
 
+def parse_shard_indices(spec: Union[int, str], num_shards: int) -> List[int]:
+  """Shard indices of `spec`: 5, "5", "0-3" (inclusive) or "0-3,7,9-10"; sorted, unique.
+
+  BuildError (one line) for a malformed spec or an index outside [0, num_shards).
+  """
+  indices = set()
+  for part in str(spec).split(","):
+    first, dash, last = part.strip().partition("-")
+    try:
+      low, high = int(first), int(last if dash else first)
+    except ValueError:
+      raise BuildError(f"--shard_index={spec}: expected indices and ranges, e.g. 0-3,7") from None
+    if low > high or low < 0 or high >= num_shards:
+      raise BuildError(f"--shard_index={spec}: {part.strip()} is outside [0, {num_shards})")
+    indices.update(range(low, high + 1))
+  return sorted(indices)
+
+
 def build(config: BuildConfig) -> BuildSummary:
   """Builds (or resumes) the shards that `config` asks for; see module docstring."""
   try:
@@ -343,9 +370,8 @@ def build(config: BuildConfig) -> BuildSummary:
     raise BuildError(f"{config.input_spec}: no video files or frame folders found")
   num_shards = config.num_shards or min(len(sources), 16)
   shards = assign_shards(sources, num_shards)
-  wanted = range(num_shards) if config.shard_index is None else [config.shard_index]
-  if config.shard_index is not None and not 0 <= config.shard_index < num_shards:
-    raise BuildError(f"--shard_index={config.shard_index} is outside [0, {num_shards})")
+  wanted = (range(num_shards) if config.shard_index is None
+            else parse_shard_indices(config.shard_index, num_shards))
   # Every name this run may write: a user's file there is refused before any work.
   files.check_replaceable_in(config.output_dir, [schema.MANIFEST_NAME] + [
       name(i, num_shards) for i in wanted

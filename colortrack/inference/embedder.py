@@ -28,13 +28,15 @@ class Embedder:
   """
 
   def __init__(self, embed_fn, stride: int, description: str, config=None, path: str = "",
-               fingerprint: str = ""):
+               fingerprint: str = "", bases: Optional[dict] = None):
     self._embed_fn = embed_fn
     self.stride = stride
     self.description = description
     self.config = config
     self.path = path
     self.fingerprint = fingerprint
+    # {networks: [D_n, K]}: principal directions of the features (feature_basis), or None.
+    self.bases = bases
 
   @property
   def network_dims(self) -> Tuple[int, ...]:
@@ -53,14 +55,34 @@ class Embedder:
                                        " (not an ensemble export, or exported before "
                                        "ensemble_members existed)"))
 
-  def __call__(self, frames: np.ndarray, networks: int = 0) -> np.ndarray:
-    """Embeds `frames`; `networks` > 0: the features of an ensemble's first N networks only.
+  def check_feature_dims(self, dims: int, networks: int = 0) -> None:
+    """UserError unless the features can be projected on `dims` principal directions."""
+    where = self.path or self.description
+    if self.bases is None:
+      raise errors.UserError(f"{where}: feature_dims={dims}, but the model has no feature "
+                             "basis (train.export --retune --fit_basis=FRAMES adds one)")
+    basis = self._basis(networks)
+    if basis is None:
+      raise errors.UserError(f"{where}: no feature basis for ensemble_members={networks}")
+    if not 0 < dims <= basis.shape[1]:
+      raise errors.UserError(f"{where}: feature_dims={dims}; its basis has "
+                             f"{basis.shape[1]} directions")
+
+  def _basis(self, networks: int):
+    all_networks = not networks or networks >= max(len(self.network_dims), 1)
+    return self.bases.get(0 if all_networks else networks)
+
+  def __call__(self, frames: np.ndarray, networks: int = 0, dims: int = 0) -> np.ndarray:
+    """Embeds `frames`; `networks` > 0: the features of an ensemble's first N networks only;
+    `dims` > 0: projected on the first `dims` principal directions of the features.
 
     An ensemble's features are its networks' unit vectors, each scaled by
     1 / sqrt(n) (`serving.EnsembleModule`); the first N are rescaled by
     sqrt(n / N), so they are exactly what an N-network export would return.
     """
     self.check_networks(networks)
+    if dims:
+      self.check_feature_dims(dims, networks)
     embeddings = np.asarray(self._embed_fn(tf.constant(frames, tf.uint8)))
     expected = (len(frames), -(-frames.shape[1] // self.stride), -(-frames.shape[2] // self.stride))
     if embeddings.ndim != 4 or embeddings.shape[:3] != expected:
@@ -71,15 +93,19 @@ class Embedder:
     if not np.all(np.isfinite(embeddings)):
       raise ModelLoadError(f"{self.path}: the model's embeddings hold NaN or inf (its "
                            "training diverged?); nothing tracked with it")
-    dims = self.network_dims
-    if networks and networks < len(dims):
-      embeddings = embeddings[..., :sum(dims[:networks])] * np.float32(
-          np.sqrt(len(dims) / networks))
+    widths = self.network_dims
+    if networks and networks < len(widths):
+      embeddings = embeddings[..., :sum(widths[:networks])] * np.float32(
+          np.sqrt(len(widths) / networks))
+    if dims:
+      embeddings = embeddings @ self._basis(networks)[:, :dims]
     return embeddings
 
 
 def savedmodel_fingerprint(path: str) -> str:
-  names = [os.path.join(path, "saved_model.pb"), os.path.join(path, serving.CONFIG_NAME)]
+  from colortrack.inference import feature_basis  # pylint: disable=g-import-not-at-top
+  names = [os.path.join(path, "saved_model.pb"), os.path.join(path, serving.CONFIG_NAME),
+           os.path.join(path, feature_basis.BASIS_NAME)]
   names += sorted(glob.glob(os.path.join(path, "variables", "*")))
   return files.sha256_of_files([n for n in names if os.path.isfile(n)])
 
@@ -128,9 +154,10 @@ def _load_savedmodel(path: str) -> Embedder:
         config = ml_collections.ConfigDict(json.load(f))
     except (OSError, ValueError) as e:
       raise ModelLoadError(f"{config_path}: unreadable ({errors.first_line(e)})") from e
+  from colortrack.inference import feature_basis  # pylint: disable=g-import-not-at-top
   return Embedder(lambda frames: signature(frames=frames)["embeddings"],
                   int(loaded.stride.numpy()), f"SavedModel {path}", config, path,
-                  savedmodel_fingerprint(path))
+                  savedmodel_fingerprint(path), feature_basis.load(path))
 
 
 def load(path: str, bfloat16: bool = False, features: Optional[str] = None,

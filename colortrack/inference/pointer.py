@@ -51,6 +51,8 @@ class PropagationConfig:
   keypoint_sigma: float = 0.75
   # An ensemble export's embedder: track with its first N networks (0: all).
   ensemble_members: int = 0
+  # Compare cells on the first k principal directions of the features (0: all).
+  feature_dims: int = 0
   chunk_size: int = 4096
 
 
@@ -171,8 +173,9 @@ class PointerTracker:
 
   def embed(self, frame: np.ndarray, config: PropagationConfig) -> np.ndarray:
     """One frame `[H, W, 3]` -> its embedding `[h, w, D]` (the networks `config` names)."""
-    if config.ensemble_members:
-      return self.embedder(frame[None], networks=config.ensemble_members)[0]
+    if config.ensemble_members or config.feature_dims:
+      return self.embedder(frame[None], networks=config.ensemble_members,
+                           dims=config.feature_dims)[0]
     return self.embedder(frame[None])[0]
 
   def scale_for(self, height: int, width: int,

@@ -52,7 +52,9 @@ class TrackingSettings:
   output_stride: the encoder's stride at test time (0: as trained; 4 for a
   model trained at 8: a finer grid, same weights);
   keypoint_sigma: the width in grid cells of the Gaussian a keypoint is drawn as;
-  ensemble_members: an ensemble export tracks with its first N networks (0: all).
+  ensemble_members: an ensemble export tracks with its first N networks (0: all);
+  feature_dims: cells are compared on the first k principal directions of the
+  features (the export's basis; 0: the full features).
   """
   memory: str
   window: int
@@ -71,6 +73,7 @@ class TrackingSettings:
   output_stride: int
   keypoint_sigma: float
   ensemble_members: int
+  feature_dims: int
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -83,7 +86,7 @@ class TrackingSettings:
         max_short_side=self.max_short_side, keypoint_sigma=self.keypoint_sigma,
         renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
         first_global=self.first_global, min_first_similarity=self.min_first_similarity,
-        ensemble_members=self.ensemble_members)
+        ensemble_members=self.ensemble_members, feature_dims=self.feature_dims)
 
   def as_dict(self) -> dict:
     return dataclasses.asdict(self)
@@ -156,6 +159,8 @@ def learned_tracker(embedder, values: TrackingSettings,
   for config in (values, keypoint_values or values):
     if config.ensemble_members and hasattr(embedder, "check_networks"):
       embedder.check_networks(config.ensemble_members)  # a clear error before the first frame
+    if config.feature_dims and hasattr(embedder, "check_feature_dims"):
+      embedder.check_feature_dims(config.feature_dims, config.ensemble_members)
   if values.memory == "mast":
     tracker = mast.MastTracker(embedder, values.propagation(), long_term=values.long_term,
                                short_term=values.short_term,

@@ -6,5 +6,25 @@ when no `--model` is given.
 
 import os
 
+from colortrack import errors
+
 DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODEL = os.path.join(DIRECTORY, "ensemble_cpu")
+
+# Points on the speed / quality frontier (BENCHMARKS.md, "Where things stand"): a shipped
+# model and the test-time settings that override its defaults. `--profile` / load_tracker's
+# `profile=`; explicit flags and keywords override a profile's settings in turn.
+PROFILES = {
+    "best": ("ensemble_cpu", {}),  # the default: four networks, all 1,024 features
+    "balanced": ("ensemble_cpu", {"feature_dims": 256}),  # ~1.8x faster, J&F -0.018
+    "fast": ("mast_cpu", {}),  # one network: ~5x faster, J&F -0.089
+}
+DEFAULT_PROFILE = "best"
+
+
+def profile(name: str):
+  """(model path, settings) of a profile; UserError naming the profiles for another name."""
+  if name not in PROFILES:
+    raise errors.UserError(f"profile {name!r}: use one of {', '.join(PROFILES)}")
+  model, settings = PROFILES[name]
+  return os.path.join(DIRECTORY, model), dict(settings)

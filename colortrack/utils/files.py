@@ -280,8 +280,11 @@ def atomic_output(path: str, known_ours: bool = False) -> Iterator[str]:
   try:
     os.chmod(tmp_path, 0o666 & ~umask())
     yield tmp_path
-    record_written(path)
-    os.replace(tmp_path, path)
+    try:
+      record_written(path)
+      os.replace(tmp_path, path)
+    except OSError as e:  # a full disk may show only here
+      raise errors.OutputError(f"{path}: cannot write it ({_explain(e)})") from e
   except BaseException:
     if os.path.exists(tmp_path):
       os.remove(tmp_path)
