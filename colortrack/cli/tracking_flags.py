@@ -20,7 +20,7 @@ MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
                             "trust.")
 PROFILE = flags.DEFINE_enum(
     "profile", None, list(pretrained.PROFILES), "A shipped model and settings on the speed / "
-    "quality frontier: best (the default), balanced (~1.8x faster), fast (~5x faster); "
+    "quality frontier: best (the default), balanced (~2x faster), fast (~5x faster); "
     "README, \"Results\". Ignored when --model is given.")
 BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (training "
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")

@@ -173,10 +173,12 @@ class PointerTracker:
 
   def embed(self, frame: np.ndarray, config: PropagationConfig) -> np.ndarray:
     """One frame `[H, W, 3]` -> its embedding `[h, w, D]` (the networks `config` names)."""
-    if config.ensemble_members or config.feature_dims:
-      return self.embedder(frame[None], networks=config.ensemble_members,
-                           dims=config.feature_dims)[0]
-    return self.embedder(frame[None])[0]
+    options = {}  # only what is set: an embedder need not take the options it is not asked
+    if config.ensemble_members:
+      options["networks"] = config.ensemble_members
+    if config.feature_dims:
+      options["dims"] = config.feature_dims
+    return self.embedder(frame[None], **options)[0]
 
   def scale_for(self, height: int, width: int,
                 config: Optional[PropagationConfig] = None) -> float:
