@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from colortrack import errors
 from colortrack import serving
+from colortrack.inference import feature_basis
 from colortrack.utils import files
 
 
@@ -84,7 +85,8 @@ class Embedder:
     if dims:
       self.check_feature_dims(dims, networks)
     embeddings = np.asarray(self._embed_fn(tf.constant(frames, tf.uint8)))
-    expected = (len(frames), -(-frames.shape[1] // self.stride), -(-frames.shape[2] // self.stride))
+    cells = lambda pixels: -(-pixels // self.stride)  # frames are padded to the stride
+    expected = (len(frames), cells(frames.shape[1]), cells(frames.shape[2]))
     if embeddings.ndim != 4 or embeddings.shape[:3] != expected:
       raise ModelLoadError(f"{self.path or self.description}: `embed` returned shape "
                            f"{list(embeddings.shape)} for {frames.shape[2]}x{frames.shape[1]} "
@@ -103,7 +105,6 @@ class Embedder:
 
 
 def savedmodel_fingerprint(path: str) -> str:
-  from colortrack.inference import feature_basis  # pylint: disable=g-import-not-at-top
   names = [os.path.join(path, "saved_model.pb"), os.path.join(path, serving.CONFIG_NAME),
            os.path.join(path, feature_basis.BASIS_NAME)]
   names += sorted(glob.glob(os.path.join(path, "variables", "*")))
@@ -154,7 +155,6 @@ def _load_savedmodel(path: str) -> Embedder:
         config = ml_collections.ConfigDict(json.load(f))
     except (OSError, ValueError) as e:
       raise ModelLoadError(f"{config_path}: unreadable ({errors.first_line(e)})") from e
-  from colortrack.inference import feature_basis  # pylint: disable=g-import-not-at-top
   return Embedder(lambda frames: signature(frames=frames)["embeddings"],
                   int(loaded.stride.numpy()), f"SavedModel {path}", config, path,
                   savedmodel_fingerprint(path), feature_basis.load(path))
