@@ -101,12 +101,3 @@ def check_training(config) -> None:
   check_inference(dict(config.inference), "config.inference.")
   check_inference(dict(config.inference.get("keypoints") or {}), "config.inference.keypoints.")
 
-
-def check_flag(name: str, value: Any, low: float, whole: bool = True,
-               high: float = math.inf) -> None:
-  """SettingError naming `--name` unless low <= value <= high (and whole, if asked)."""
-  number = _number(f"--{name}", value, "")
-  if (whole and number != int(number)) or not low <= number <= high:
-    kind = "a whole number" if whole else "a number"
-    bound = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
-    raise SettingError(f"--{name}={value!r}: must be {kind} {bound}")

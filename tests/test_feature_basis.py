@@ -53,3 +53,18 @@ def test_embedder_projects_and_refuses_what_it_cannot(tmp_path):
     embedder(frames, dims=99)
   with pytest.raises(errors.UserError, match="no feature basis"):
     embedder_lib.Embedder(lambda f: None, 8, "bare")(frames, dims=3)
+
+
+def test_sampled_frames_are_evenly_spaced_in_folders_and_videos(tmp_path):
+  from colortrack.data import synthetic  # pylint: disable=g-import-not-at-top
+  from colortrack.inference import basis_fitting  # pylint: disable=g-import-not-at-top
+  from tests import testing_utils  # pylint: disable=g-import-not-at-top
+  video = synthetic.generate_video(0, num_frames=10, height=32, width=48)
+  testing_utils.write_frame_folder(str(tmp_path / "folder"), video.frames)
+  synthetic.write_video_file(str(tmp_path / "v.mp4"), video.frames, video.fps)
+  for source in ("folder", "v.mp4"):
+    got = list(basis_fitting.sample_frames(str(tmp_path / source), 3))
+    # linspace(0, 9, 3) rounds to frames 0, 4 (4.5 rounds to even) and 9.
+    assert len(got) == 3, source
+    for frame, index in zip(got, (0, 4, 9)):
+      assert np.abs(frame.astype(int) - video.frames[index]).mean() < 12, (source, index)

@@ -19,10 +19,16 @@ def sample_frames(input_spec: str, num_frames: int) -> Iterator[np.ndarray]:
   per_source = max(1, math.ceil(num_frames / len(sources)))
   for source in sources:
     total, _ = video_io.frame_count_and_fps(source)
-    keep = set(np.linspace(0, max(total - 1, 0), per_source).round().astype(int).tolist())
-    for index, frame in enumerate(video_io.rgb_frames(source)):
+    keep = sorted(set(np.linspace(0, max(total - 1, 0), per_source).round().astype(int)))
+    if source.is_frame_folder:  # decode only the frames kept
+      paths = video_io.list_frame_files(source.path)[0]
+      yield from video_io.rgb_images([paths[i] for i in keep if i < len(paths)])
+      continue
+    for index, frame in enumerate(video_io.rgb_frames(source)):  # videos decode in order
       if index in keep:
         yield frame
+      elif index > keep[-1]:
+        break
 
 
 def fit_for_export(export_dir: str, input_spec: str, num_frames: int = 200) -> np.ndarray:

@@ -405,10 +405,12 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
         f"building the first training step (tracing, compiling, reading a batch of "
         f"{global_batch} clips; at least {estimate_step_bytes(config) / 2**30:.2f} GiB)")
   while step < num_steps:
-    metrics = runner.step()
-    if heartbeat is not None:
-      heartbeat.stop()
-      heartbeat = None
+    try:
+      metrics = runner.step()
+    finally:  # also when the first step fails: no heartbeat outlives it
+      if heartbeat is not None:
+        heartbeat.stop()
+        heartbeat = None
     step += 1
     window_steps += 1
     for key, value in metrics.items():
