@@ -7,7 +7,9 @@ Example (one machine, 2 processes):
 Scale-out: run the same command on N machines with --num_shards=S and
 --shard_index=0..S-1 (each writes only its shard), or a job array of fewer tasks
 each taking a range (--num_shards=64 --shard_index=0-15, 16-31, ...; lists like
-0-3,9 too); whichever task finishes the last shard writes manifest.json. Re-running skips finished
+0-3,9 too); whichever task finishes the last shard writes manifest.json. With
+--listing=FILE (on the shared file system) the first task lists the input tree
+and writes FILE, and every other task reads it instead of listing again. Re-running skips finished
 shards; an interrupted shard is rewritten (temp file + rename). manifest.json
 lists every source with its clips or the reason it was skipped.
 Exits non-zero only when nothing could be written.
@@ -35,6 +37,8 @@ _SHARD_INDEX = flags.DEFINE_string("shard_index", None, "Write only these shards
                                    "ranges and lists for a job array's task, e.g. 0-3,7 "
                                    "(default: all).")
 _WORKERS = flags.DEFINE_integer("workers", 1, "Processes on this machine.", lower_bound=1)
+_LISTING = flags.DEFINE_string("listing", None, "A file keeping the list of sources: written by "
+                               "the first task that lists --input, read by every later one.")
 _FRAME_FOLDER_FPS = flags.DEFINE_float("frame_folder_fps", 24.0,
                                        "Frame rate of frame folders (DAVIS: 24).")
 cli_app.require_positive("fps", "frame_folder_fps")
@@ -48,7 +52,7 @@ def main(argv):
       fps=_FPS.value, size=_SIZE.value, clip_len=_CLIP_LEN.value,
       clip_stride=_CLIP_STRIDE.value, num_shards=_NUM_SHARDS.value,
       shard_index=_SHARD_INDEX.value, workers=_WORKERS.value,
-      frame_folder_fps=_FRAME_FOLDER_FPS.value)
+      frame_folder_fps=_FRAME_FOLDER_FPS.value, listing=_LISTING.value)
   summary = tfrecord_builder.build(config)
   if summary.clips_total == 0:
     raise tfrecord_builder.BuildError(f"{_INPUT.value}: no clips could be written")

@@ -62,12 +62,12 @@ class CodebookTest(tf.test.TestCase):
     with self.assertRaisesRegex(codebook_lib.CodebookError, "garbage.npz: not a colortrack"):
       codebook_lib.load(garbage)
 
-  def test_reservoir_is_bounded_and_uniform(self):
+  def test_sample_is_bounded_and_uniform(self):
     sampler = codebook_lib.ReservoirSampler(capacity=1000, dim=2, seed=0)
-    for start in range(0, 100_000, 700):  # uneven batches
+    for start in range(0, 100_000, 700):  # uneven sources
       stop = min(start + 700, 100_000)
       values = np.arange(start, stop, dtype=np.float32)
-      sampler.add(np.stack([values, values], axis=1))
+      sampler.add(np.stack([values, values], axis=1), source_index=start)
     sample = sampler.result()
     self.assertEqual(sample.shape, (1000, 2))
     self.assertEqual(sampler.seen, 100_000)
@@ -78,10 +78,33 @@ class CodebookTest(tf.test.TestCase):
     deciles = np.bincount((sample[:, 0] // 10_000).astype(int), minlength=10)
     self.assertAllInRange(deciles, 60, 140)
 
-  def test_reservoir_keeps_everything_below_capacity(self):
+  def test_sample_keeps_everything_below_capacity(self):
     sampler = codebook_lib.ReservoirSampler(capacity=10, dim=2)
     sampler.add(np.ones((4, 2)))
     self.assertAllEqual(sampler.result(), np.ones((4, 2)))
+
+  def test_parts_merge_to_the_one_pass_sample(self):
+    # A job array of 3 tasks (task t samples sources t, t+3, ...) merged gives exactly
+    # the sample of one pass over all sources: keys depend on (seed, source) only.
+    rng = np.random.default_rng(1)
+    sources = [rng.normal(size=(int(n), 2)).astype(np.float32)
+               for n in rng.integers(50, 400, 12)]
+    one = codebook_lib.ReservoirSampler(capacity=300, dim=2, seed=5)
+    for index, rows in enumerate(sources):
+      one.add(rows, index)
+    merged = codebook_lib.ReservoirSampler(capacity=300, dim=2, seed=5)
+    for task in range(3):
+      part = codebook_lib.ReservoirSampler(capacity=300, dim=2, seed=5)
+      for index in range(task, len(sources), 3):
+        part.add(sources[index], index)
+      merged.merge(part.state())
+    self.assertAllEqual(merged.result(), one.result())
+    self.assertEqual(merged.seen, one.seen)
+    # Another seed, another sample.
+    other = codebook_lib.ReservoirSampler(capacity=300, dim=2, seed=6)
+    for index, rows in enumerate(sources):
+      other.add(rows, index)
+    self.assertNotAllClose(other.result(), one.result())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""Colour conversion: known values, round trips, in-graph twin vs float64 formula."""
+"""Colour conversion: known values, round trips, keras.ops twin vs float64 formula and tfio."""
+
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -50,21 +52,43 @@ class ColorTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(color.lab_to_rgb(color.rgb_to_lab(rgb, np.float64), np.float64), rgb,
                         atol=1e-6)
 
-  def test_in_graph_twin_matches_float64_reference_eagerly(self):
+  def test_keras_ops_twin_matches_float64_reference_eagerly(self):
     rgb = all_ish_colors().astype(np.float32)
-    lab = color.rgb_to_lab_tf(tf.constant(rgb)).numpy()
+    lab = color.rgb_to_lab_ops(tf.constant(rgb)).numpy()
     self.assertAllClose(lab, reference_lab_float64(rgb), atol=2e-3)
 
-  def test_in_graph_twin_inside_dataset_map(self):
+  def test_keras_ops_twin_matches_tensorflow_io(self):
+    # tensorflow-io's rgb_to_lab, the in-graph conversion colortrack used before,
+    # kept as an independent cross-check (its Python ops load; its kernels need not).
+    with warnings.catch_warnings():
+      warnings.simplefilter("ignore")
+      from tensorflow_io.python.experimental import color_ops  # pylint: disable=g-import-not-at-top
     rgb = all_ish_colors().astype(np.float32)
-    dataset = tf.data.Dataset.from_tensors(rgb).map(color.rgb_to_lab_tf)
+    ours = color.rgb_to_lab_ops(tf.constant(rgb)).numpy()
+    self.assertAllClose(ours, color_ops.rgb_to_lab(tf.constant(rgb)).numpy(), atol=1e-3)
+    lab = tf.constant(reference_lab_float64(rgb).astype(np.float32))
+    self.assertAllClose(color.lab_to_rgb_ops(lab).numpy(),
+                        np.clip(color_ops.lab_to_rgb(lab).numpy(), 0, 1), atol=1e-4)
+
+  def test_keras_ops_twin_inside_dataset_map(self):
+    rgb = all_ish_colors().astype(np.float32)
+    dataset = tf.data.Dataset.from_tensors(rgb).map(color.rgb_to_lab_ops)
     lab = next(iter(dataset)).numpy()
     self.assertAllClose(lab, reference_lab_float64(rgb), atol=2e-3)
 
-  def test_in_graph_inverse_round_trip(self):
+  def test_keras_ops_inverse_round_trip(self):
     rgb = all_ish_colors().astype(np.float32)
-    back = color.lab_to_rgb_tf(color.rgb_to_lab_tf(tf.constant(rgb))).numpy()
+    back = color.lab_to_rgb_ops(color.rgb_to_lab_ops(tf.constant(rgb))).numpy()
     self.assertAllClose(back, rgb, atol=1e-4)
+
+  def test_keras_ops_twin_equals_numpy_formula(self):
+    # One formula: the two paths differ by float32 rounding in the kernels only.
+    rgb = np.random.default_rng(0).uniform(0, 1, (4, 9, 3)).astype(np.float32)
+    self.assertAllClose(color.rgb_to_lab_ops(tf.constant(rgb)).numpy(), color.rgb_to_lab(rgb),
+                        atol=1e-4)
+    lab = color.rgb_to_lab(rgb)
+    self.assertAllClose(color.lab_to_rgb_ops(tf.constant(lab)).numpy(), color.lab_to_rgb(lab),
+                        atol=1e-5)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The JAX backend: the tiny preset trains without TensorFlow, resumes, exports and tracks.
+"""The JAX backend: tiny presets train without TensorFlow, resume, export and track.
 
 The JAX runs are subprocesses (Keras fixes its backend at import) with
 TensorFlow made unimportable, as on an accelerator machine that has none; two
@@ -6,6 +6,7 @@ simulated CPU devices exercise keras.distribution.DataParallel. The rest of
 this test runs under TensorFlow, as export and tracking do.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from colortrack import serving
 from colortrack.data import codebook as codebook_lib
 from colortrack.data import synthetic
 from colortrack.inference import trackers
+from colortrack.methods import mast
 from colortrack.training import trainer
 from tests import testing_utils
 
@@ -98,6 +100,10 @@ def test_jax_trained_model_exports_and_tracks(jax_workdir, tmp_path):
   tracker = trackers.make_tracker("model", export_dir)
   masks = list(tracker.track_masks(iter(video.frames), video.masks[0]))
   assert len(masks) == 4 and masks[-1].shape == (32, 48)
+  # The workdir itself tracks too (--model=WORKDIR: its .npz checkpoint).
+  from_workdir = trackers.make_tracker("model", workdir)
+  masks = list(from_workdir.track_masks(iter(video.frames), video.masks[0]))
+  assert len(masks) == 4 and masks[-1].shape == (32, 48)
 
 
 def test_a_jax_workdir_is_not_resumed_by_tensorflow(jax_workdir):
@@ -108,3 +114,78 @@ def test_a_jax_workdir_is_not_resumed_by_tensorflow(jax_workdir):
   with pytest.raises(trainer.TrainingError, match="trained with the jax backend"):
     trainer.train(config, workdir)
   del root
+
+
+MAST_OPS_SCRIPT = """
+import sys, numpy as np
+from keras import ops
+from colortrack.methods import mast
+data = np.load(sys.argv[1])
+out = {space: ops.convert_to_numpy(mast.to_color_space(data["rgb"], space))
+       for space in ("lab", "rgb", "hsv")}
+out["masks"] = ops.convert_to_numpy(mast.dropout_masks(data["seeds"], 3, 0.5, (1, 2)))
+out["back"] = ops.convert_to_numpy(mast.from_color_space(out["lab"], "lab"))
+np.savez(sys.argv[2], **out)
+"""
+
+
+def test_mast_inputs_and_dropout_are_the_same_under_jax(tmp_path):
+  # MAST's colour conversions and its per-clip channel dropout are keras.ops: under
+  # JAX (no TensorFlow) they give what the TensorFlow backend gives for the same
+  # frames and seeds, so a model trained on either backend saw the same inputs.
+  rng = np.random.default_rng(0)
+  rgb = rng.uniform(0, 1, (2, 3, 5, 7, 3)).astype(np.float32)
+  seeds = np.stack([np.full(64, 3), np.arange(64) * 1000 + 7], 1).astype(np.int64)
+  np.savez(tmp_path / "in.npz", rgb=rgb, seeds=seeds)
+  script = tmp_path / "mast_ops.py"
+  script.write_text(MAST_OPS_SCRIPT)
+  result = run_without_tensorflow(tmp_path, [str(script), str(tmp_path / "in.npz"),
+                                             str(tmp_path / "out.npz")])
+  assert result.returncode == 0, result.stderr[-3000:]
+  jax_out = np.load(tmp_path / "out.npz")
+  for space in ("lab", "rgb", "hsv"):
+    np.testing.assert_allclose(jax_out[space], ops.convert_to_numpy(
+        mast.to_color_space(rgb, space)), atol=1e-5, err_msg=space)
+  np.testing.assert_array_equal(jax_out["masks"], ops.convert_to_numpy(
+      mast.dropout_masks(seeds, 3, 0.5, (1, 2))))
+  assert 0 < (jax_out["masks"] == 0).any(-1).mean() < 1  # some clips dropped, some not
+  np.testing.assert_allclose(jax_out["back"], rgb, atol=1e-3)
+
+
+def test_accelerator_run_script_on_cpu_with_tiny_presets(tmp_path):
+  # benchmarks/accelerator_run.sh as run on the lent GPU (BENCHMARKS.md "Accelerator"),
+  # here with tiny presets on the CPU and TensorFlow blocked: it times both steps,
+  # trains the paper stand-in end to end and MAST by the clock, and leaves a MAST
+  # workdir that exports and tracks under TensorFlow.
+  testing_utils.write_tiny_videos(str(tmp_path / "videos"), num_videos=2, num_frames=48)
+  codebook_lib.save(testing_utils.hue_codebook(), str(tmp_path / "codebook.npz"))
+  blocker = tmp_path / "no_tensorflow" / "tensorflow"
+  blocker.mkdir(parents=True)
+  (blocker / "__init__.py").write_text('raise ImportError("TensorFlow is not installed here")\n')
+  env = dict(os.environ, PYTHON=sys.executable, PYTHONPATH=str(blocker.parent),
+             PAPER_PRESET="colortrack/configs/tiny.py", PAPER_STEPS="6", STEP_STEPS="2",
+             MAST_PRESET="colortrack/configs/mast_pair.py:tiny", MAST_IMAGE_SIZE="32",
+             MAST_BATCH="4", MAST_SECONDS="25", MAST_CHECKPOINT_EVERY="20")
+  out = tmp_path / "out"
+  result = subprocess.run(
+      ["bash", "benchmarks/accelerator_run.sh", str(tmp_path / "videos"),
+       str(tmp_path / "codebook.npz"), str(out)], cwd=testing_utils.REPO_ROOT, env=env,
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+  rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+  assert [r["preset"] for r in rows] == ["vondrick", "mast"]
+  assert all(r["loss_finite"] and r["clips_per_s"] > 0 for r in rows)
+  assert "step 6, loss" in (out / "paper_train.log").read_text()
+  assert "MAST workdir:" in result.stdout
+  export_dir = str(tmp_path / "saved")
+  workdir = str(out / "mast")
+  serving.export(trainer.restore_model(workdir), export_dir, trainer.load_config(workdir))
+  video = synthetic.generate_video(0, num_frames=4, height=32, width=48)
+  masks = list(trackers.make_tracker("model", export_dir).track_masks(iter(video.frames),
+                                                                       video.masks[0]))
+  assert len(masks) == 4 and masks[-1].shape == (32, 48)
+  # A folder that holds anything is refused before any work.
+  again = subprocess.run(["bash", "benchmarks/accelerator_run.sh", str(tmp_path / "videos"),
+                          str(tmp_path / "codebook.npz"), str(out)], cwd=testing_utils.REPO_ROOT,
+                         env=env, capture_output=True, text=True, timeout=60, check=False)
+  assert again.returncode == 2 and "not empty" in again.stderr

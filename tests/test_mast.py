@@ -110,6 +110,21 @@ class ObjectiveTest(tf.test.TestCase, parameterized.TestCase):
     columns = np.flatnonzero(response > 1e-9 * response.max())
     self.assertEqual((columns.min() + columns.max()) / 2, stride * cell + stride - 1)
 
+  def test_hsv_input_matches_tensorflow(self):
+    # keras.ops' HSV (both backends) against tf.image's, which MAST used before.
+    rgb = tf.random.uniform([2, 5, 5, 3], 0.0, 1.0, seed=2)
+    self.assertAllClose(mast.to_color_space(rgb, "hsv"), tf.image.rgb_to_hsv(rgb) * 2.0 - 1.0,
+                        atol=1e-5)
+
+  def test_dropout_draws_are_integer_arithmetic_of_the_seed(self):
+    # Large seeds (positions past 2^16, a seed word past 2^31 once cast) stay
+    # finite and in range: no overflow in the int32 hash.
+    seeds = tf.constant([[0, 0], [7, 65535], [7, 65536], [2**20, 3 * 2**24], [1, 2**30]],
+                        tf.int64)
+    draws = mast._hash_uniform(seeds, 1).numpy()  # pylint: disable=protected-access
+    self.assertAllInRange(draws, 0.0, 1.0)
+    self.assertLen(set(draws.tolist()), 5)  # different seeds, different draws
+
   @parameterized.parameters("lab", "rgb", "hsv")
   def test_color_space_round_trip(self, space):
     rgb = tf.random.uniform([2, 5, 5, 3], 0.05, 0.95, seed=1)

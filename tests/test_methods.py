@@ -41,7 +41,7 @@ class MeanColour(base.Method):
         np.uint8)
 
   def serving_input(self, rgb):
-    return colorizer.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])
+    return colorizer.gray_input(color.rgb_to_lab_ops(rgb)[..., :1])
 
 
 def test_registry_knows_the_builtins():

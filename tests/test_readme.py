@@ -44,7 +44,7 @@ def test_blocks_are_tagged():
 # prefixes. Replaced by a placeholder before lines are matched; never compared.
 LOG_PREFIX = re.compile(r"^[IWE]\d{4} [\d:.]+ +\d+ \S+\] ")  # absl's, on stderr
 VOLATILE = re.compile(
-    r"(?:loss|accuracy) [\d.]+|\d+m\d+s|"
+    r"(?:loss|accuracy) [\d.]+|\d+m\d+s|weights [0-9a-f]{16}|"
     r"ETA \S+|[\d.]+ ?(?:s|frames/s|steps/s|clips/s|s/frame)\b|\d+%|"
     r"(?<![\w.])(?:\.\.\.)?/[\w./-]+|"  # absolute paths (the README writes .../)
     r"max \|diff\| [\d.e+-]+|"

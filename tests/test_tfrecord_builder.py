@@ -11,6 +11,7 @@ from colortrack.data import codebook as codebook_lib
 from colortrack.data import schema
 from colortrack.data import synthetic
 from colortrack.data import tfrecord_builder
+from colortrack.data import video_io
 from colortrack.utils import files
 from tests import testing_utils
 
@@ -124,6 +125,43 @@ class BuilderTest(tf.test.TestCase):
     self.assertIsNone(summary.manifest_path)  # shard 2 is another task's
     summary = tfrecord_builder.build(self.config(num_shards=3, shard_index="2"))
     self.assertIsNotNone(summary.manifest_path)  # the last task finishes the dataset
+
+  def test_a_job_array_writes_the_shards_of_one_process_and_lists_once(self):
+    # Byte for byte (records are serialized deterministically), with the listing written
+    # by the first task and read by the others.
+    one = tfrecord_builder.build(self.config(num_shards=3, output_dir=os.path.join(
+        self.root, "one")))
+    listing = os.path.join(self.root, "listing.json")
+    for task in ("0-1", "2"):
+      tfrecord_builder.build(self.config(num_shards=3, shard_index=task, listing=listing,
+                                         output_dir=os.path.join(self.root, "array")))
+    self.assertEqual(one.shards_written, 3)
+    for index in range(3):
+      name = schema.shard_name(index, 3)
+      self.assertEqual(files.sha256_of_files([os.path.join(self.root, "one", name)]),
+                       files.sha256_of_files([os.path.join(self.root, "array", name)]))
+    self.assertLen(files.read_json(listing)["sources"], 3)
+    # A listing is of one input: another --input with it is refused in one line.
+    with self.assertRaisesRegex(video_io.VideoReadError, "listing.json: lists the sources of"):
+      tfrecord_builder.build(self.config(num_shards=3, listing=listing,
+                                         input_spec=self.videos + "/tiny_0.mp4",
+                                         output_dir=os.path.join(self.root, "other")))
+
+  def test_codebook_job_array_merges_to_the_one_process_codebook(self):
+    one = tfrecord_builder.fit_codebook(self.videos, os.path.join(self.root, "one.npz"),
+                                        capacity=500)
+    samples = os.path.join(self.root, "samples")
+    for task in range(2):
+      tfrecord_builder.sample_codebook_part(self.videos, samples, task, 2, capacity=500)
+    with self.assertRaisesRegex(tfrecord_builder.BuildError, "different sizes"):
+      tfrecord_builder.sample_codebook_part(self.videos, samples, 0, 3, capacity=500)
+      tfrecord_builder.merge_codebook(samples, os.path.join(self.root, "bad.npz"))
+    os.remove(tfrecord_builder.samples_part_path(samples, 0, 3))
+    merged = tfrecord_builder.merge_codebook(samples, os.path.join(self.root, "merged.npz"))
+    self.assertEqual(merged.sha, one.sha)
+    os.remove(tfrecord_builder.samples_part_path(samples, 1, 2))
+    with self.assertRaisesRegex(tfrecord_builder.BuildError, "samples-00001-of-00002.npz: missing"):
+      tfrecord_builder.merge_codebook(samples, os.path.join(self.root, "again.npz"))
 
   def test_two_worker_processes(self):
     summary = tfrecord_builder.build(self.config(num_shards=3, workers=2))

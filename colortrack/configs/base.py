@@ -23,7 +23,8 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.data.shuffle_buffer = 256
   config.data.cycle_length = 8
   # "tfrecord": shards of data_prep.build_tfrecords through tf.data (needs TensorFlow);
-  # "video": videos / frame folders (train_pattern) decoded with OpenCV into memory,
+  # "video": videos / frame folders (train_pattern) decoded with OpenCV (into memory, or
+  # streamed past video_memory_gib),
   # coded with `codebook`, cut at `fps` every `clip_stride` frames (0: clip_len) after
   # resizing to stored_size x stored_size, as build_tfrecords does (no TensorFlow).
   config.data.source = "tfrecord"
@@ -31,6 +32,9 @@ def get_base_config() -> ml_collections.ConfigDict:
   config.data.fps = 6.0
   config.data.stored_size = 256
   config.data.clip_stride = 0
+  # The video source holds its clips in memory up to this many GiB (exact replay on
+  # resume); past it, it streams them from decoding threads (any dataset size).
+  config.data.video_memory_gib = 8.0
 
   config.model = ml_collections.ConfigDict()
   config.model.encoder_widths = (64, 128, 256, 512)  # ResNet-18

@@ -17,7 +17,10 @@ in all), 0.5704, with
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_mast \
       --model=WORKDIR --memory=window
 That is the shipped colortrack/pretrained/mast_cpu (0.5693 as exported, with
-renormalize_floor 0.8; its MODEL_CARD.md). Before round 5 the MAST presets had the
+renormalize_floor 0.8; its MODEL_CARD.md). On one H200 (JAX, benchmarks/accelerator_run.sh),
+`:cpu` at --config.data.image_size=256 --config.train.batch_size=64 ran 10,000 steps in
+4 min 37 s on the 121 clips of videos_more: dev J&F 0.6052 at mast_cpu's settings, 0.6112 at
+the default's (BENCHMARKS.md "Networks trained on an H200"). Before round 5 the MAST presets had the
 colorization paper's 5-layer dilated head: 2500 steps gave 0.476 with encoder
 features against 0.524 for its random initial weights (BENCHMARKS.md, "MAST").
 """

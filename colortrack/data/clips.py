@@ -105,4 +105,7 @@ def encode_clip(clip: List[PreparedFrame], video_id: str, clip_index: int,
       schema.CODEBOOK_CENTROIDS: float_list(codebook.centroids.reshape(-1).tolist()),
       schema.CODEBOOK_SHA: bytes_list([codebook.sha.encode()]),
   }
-  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+  # Deterministic: map fields in key order, so a shard's bytes do not depend on the process
+  # that wrote it (a job array's shards equal one process's, checked by their sha256).
+  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(
+      deterministic=True)

@@ -125,34 +125,54 @@ def load(path: str) -> Codebook:
 
 
 class ReservoirSampler:
-  """Uniform sample of at most `capacity` rows from a stream (Algorithm R, batched).
+  """Uniform sample of at most `capacity` rows from a stream, mergeable across processes.
 
-  Memory is bounded by `capacity` whatever the dataset size; every row seen has
-  the same probability of being in the sample.
+  Bottom-k sampling: each row gets a uniform random key, drawn from a generator
+  seeded by (`seed`, the index of the source the row came from), and the sample
+  is the `capacity` rows of smallest key, in key order. A row's key depends only
+  on the seed, its source and its place in that source, so sampling the sources
+  in parts (the tasks of a job array) and merging the parts' samples (`merge`)
+  gives exactly the sample of one pass over all of them. Memory stays within
+  2 x `capacity` rows whatever the dataset size; every row has the same
+  probability of being kept.
   """
 
   def __init__(self, capacity: int, dim: int, seed: int = 0):
     self.capacity = capacity
-    self.sample = np.zeros((capacity, dim), np.float32)
+    self.dim = dim
+    self.seed = seed
     self.seen = 0
-    self._rng = np.random.default_rng(seed)
+    self._rows = np.zeros((0, dim), np.float32)
+    self._keys = np.zeros((0,), np.float64)
 
-  def add(self, rows: np.ndarray) -> None:
-    rows = np.asarray(rows, np.float32)
-    n = len(rows)
-    fill = min(max(self.capacity - self.seen, 0), n)
-    if fill:
-      self.sample[self.seen:self.seen + fill] = rows[:fill]
-    rest = rows[fill:]
-    if len(rest):
-      # Row number k (1-based, over the stream) is kept with probability capacity/k
-      # and replaces a uniformly chosen slot.
-      positions = self.seen + fill + np.arange(1, len(rest) + 1)
-      slots = (self._rng.random(len(rest)) * positions).astype(np.int64)
-      keep = slots < self.capacity
-      # Later rows win when two pick the same slot, as in the sequential algorithm.
-      self.sample[slots[keep]] = rest[keep]
-    self.seen += n
+  def add(self, rows: np.ndarray, source_index: int = 0) -> None:
+    """All the rows of source number `source_index` (in the sorted listing), at once."""
+    rows = np.asarray(rows, np.float32).reshape(-1, self.dim)
+    keys = np.random.default_rng([self.seed, source_index]).random(len(rows))
+    self._extend(rows, keys, len(rows))
+
+  def _extend(self, rows: np.ndarray, keys: np.ndarray, seen: int) -> None:
+    self._rows = np.concatenate([self._rows, rows])
+    self._keys = np.concatenate([self._keys, keys])
+    self.seen += seen
+    if len(self._keys) > 2 * self.capacity:
+      self._trim()
+
+  def _trim(self) -> None:
+    order = np.argsort(self._keys, kind="stable")[:self.capacity]
+    self._rows, self._keys = self._rows[order], self._keys[order]
+
+  def state(self) -> dict:
+    """What a task saves for `merge`: its sample's rows and keys, and the rows it saw."""
+    self._trim()
+    return {"rows": self._rows.copy(), "keys": self._keys.copy(), "seen": self.seen}
+
+  def merge(self, state: dict) -> None:
+    """Adds another part's `state()` (sampled with the same seed, from other sources)."""
+    self._extend(np.asarray(state["rows"], np.float32), np.asarray(state["keys"], np.float64),
+                 int(state["seen"]))
 
   def result(self) -> np.ndarray:
-    return self.sample[:min(self.seen, self.capacity)].copy()
+    """The sample, `[min(seen, capacity), dim]`, rows in key order."""
+    self._trim()
+    return self._rows.copy()

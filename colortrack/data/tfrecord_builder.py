@@ -58,6 +58,7 @@ class BuildConfig:
   workers: int = 1
   frame_folder_fps: float = 24.0  # DAVIS frames are 24 fps
   max_gray_frames: int = 300  # frames without chroma before a video counts as gray
+  listing: Optional[str] = None  # a file keeping the source list (video_io.find_sources)
 
   @property
   def stride(self) -> int:
@@ -365,7 +366,7 @@ def build(config: BuildConfig) -> BuildSummary:
   except errors.OutputError as e:
     raise BuildError(str(e)) from e
   codebook = codebook_lib.load(config.codebook_path)
-  sources = video_io.find_sources(config.input_spec)
+  sources = video_io.find_sources(config.input_spec, config.listing)
   if not sources:
     raise BuildError(f"{config.input_spec}: no video files or frame folders found")
   num_shards = config.num_shards or min(len(sources), 16)
@@ -450,15 +451,19 @@ def build(config: BuildConfig) -> BuildSummary:
 
 def sample_ab(sources: Sequence[video_io.VideoSource], capacity: int = 200_000,
               sample_fps: float = 1.0, sample_size: int = 64, seed: int = 0,
-              frame_folder_fps: float = 24.0) -> codebook_lib.ReservoirSampler:
-  """Uniform reservoir sample of ab values over all frames at `sample_fps`.
+              frame_folder_fps: float = 24.0,
+              indices: Optional[Sequence[int]] = None) -> codebook_lib.ReservoirSampler:
+  """Uniform sample of ab values over all frames at `sample_fps` (`indices`: only those
+  sources of the listing, a task's part; the sample of each is the same either way).
 
   Frames are shrunk to `sample_size` first: k-means needs many frames, not many
-  pixels of one frame, and memory stays at `capacity` x 2 floats.
+  pixels of one frame, and memory stays at ~2 x `capacity` x 2 floats.
   """
   sampler = codebook_lib.ReservoirSampler(capacity, 2, seed)
-  progress = progress_lib.Progress("codebook sampling", len(sources), unit="videos")
-  for source in sources:
+  indices = range(len(sources)) if indices is None else list(indices)
+  progress = progress_lib.Progress("codebook sampling", len(indices), unit="videos")
+  for index in indices:
+    source = sources[index]
     video_ab = []
     try:
       for frame in video_io.FrameReader(source, sample_fps, frame_folder_fps):
@@ -471,28 +476,104 @@ def sample_ab(sources: Sequence[video_io.VideoSource], capacity: int = 200_000,
     if video_ab:
       ab = np.concatenate(video_ab)
       if np.mean(np.hypot(ab[:, 0], ab[:, 1]) > clips_lib.CHROMA_THRESHOLD) > 0.01:
-        sampler.add(ab)
+        sampler.add(ab, index)
       else:
         _warn(source.path, "grayscale video (no chroma to learn from)")
     progress.update(1)
   return sampler
 
 
+def samples_part_path(samples_dir: str, task_index: int, num_tasks: int) -> str:
+  return os.path.join(samples_dir, f"samples-{task_index:05d}-of-{num_tasks:05d}.npz")
+
+
 def fit_codebook(input_spec: str, output_path: str, num_clusters: int = 16,
                  capacity: int = 200_000, seed: int = 0,
-                 frame_folder_fps: float = 24.0) -> codebook_lib.Codebook:
+                 frame_folder_fps: float = 24.0,
+                 listing: Optional[str] = None) -> codebook_lib.Codebook:
+  """Samples every source and fits the codebook (one process)."""
   files.check_output_file(output_path, "--output codebook",
                           inputs=video_io.input_paths(input_spec))
-  sources = video_io.find_sources(input_spec)
+  sources = video_io.find_sources(input_spec, listing)
   if not sources:
     raise BuildError(f"{input_spec}: no video files or frame folders found")
   sampler = sample_ab(sources, capacity=capacity, seed=seed,
                       frame_folder_fps=frame_folder_fps)
+  return _fit_and_save(sampler, output_path, num_clusters, seed, input_spec, len(sources))
+
+
+def _fit_and_save(sampler: codebook_lib.ReservoirSampler, output_path: str, num_clusters: int,
+                  seed: int, input_spec: str, num_sources: int) -> codebook_lib.Codebook:
   samples = sampler.result()
+  if not len(samples):
+    raise BuildError(f"{input_spec}: no colour values sampled (every source unreadable or gray)")
   logging.info("fitting %d clusters on %d ab values sampled from %d values in %d sources",
-               num_clusters, len(samples), sampler.seen, len(sources))
+               num_clusters, len(samples), sampler.seen, num_sources)
   codebook = codebook_lib.fit(samples, num_clusters, seed, info={
-      "input": input_spec, "num_sources": len(sources), "values_seen": int(sampler.seen),
+      "input": input_spec, "num_sources": num_sources, "values_seen": int(sampler.seen),
       "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
   codebook_lib.save(codebook, output_path)
   return codebook
+
+
+def sample_codebook_part(input_spec: str, samples_dir: str, task_index: int, num_tasks: int,
+                         capacity: int = 200_000, seed: int = 0, frame_folder_fps: float = 24.0,
+                         listing: Optional[str] = None) -> str:
+  """One task of a job array: samples sources task_index, task_index + num_tasks, ... and
+  writes its part of the sample to `samples_dir` (`merge_codebook` fits from the parts)."""
+  if not 0 <= task_index < num_tasks:
+    raise BuildError(f"--task_index={task_index}: must be in [0, --num_tasks={num_tasks})")
+  files.ensure_output_dir(samples_dir, "--samples_dir", claim=True)
+  files.check_not_inside(samples_dir, video_io.input_paths(input_spec), "--samples_dir")
+  sources = video_io.find_sources(input_spec, listing)
+  if not sources:
+    raise BuildError(f"{input_spec}: no video files or frame folders found")
+  sampler = sample_ab(sources, capacity=capacity, seed=seed, frame_folder_fps=frame_folder_fps,
+                      indices=range(task_index, len(sources), num_tasks))
+  path = samples_part_path(samples_dir, task_index, num_tasks)
+  with files.atomic_output(path) as tmp_path:
+    with open(tmp_path, "wb") as f:
+      np.savez(f, **sampler.state(), capacity=capacity, seed=seed, input=input_spec,
+               num_sources=len(sources))
+  logging.info("wrote %s: %d of %d values sampled from %d of %d sources", path,
+               len(sampler.result()), sampler.seen, len(range(task_index, len(sources),
+                                                              num_tasks)), len(sources))
+  return path
+
+
+def merge_codebook(samples_dir: str, output_path: str,
+                   num_clusters: int = 16) -> codebook_lib.Codebook:
+  """Merges every task's part in `samples_dir` and fits the codebook: the same codebook as
+  `fit_codebook` in one process with the same input, seed and capacity."""
+  parts = sorted(glob.glob(os.path.join(samples_dir, "samples-*-of-*.npz")))
+  if not parts:
+    raise BuildError(f"{samples_dir}: no samples-*-of-*.npz parts (run the tasks first)")
+  counts = {int(os.path.basename(p).split("-of-")[1].split(".")[0]) for p in parts}
+  if len(counts) != 1:
+    raise BuildError(f"{samples_dir}: parts of job arrays of different sizes {sorted(counts)}")
+  num_tasks = counts.pop()
+  missing = [samples_part_path(samples_dir, i, num_tasks) for i in range(num_tasks)
+             if samples_part_path(samples_dir, i, num_tasks) not in parts]
+  if missing:
+    raise BuildError(f"{missing[0]}: missing ({len(missing)} of {num_tasks} tasks' parts); "
+                     "run those tasks first")
+  files.check_output_file(output_path, "--output codebook", inputs=[samples_dir])
+  merged, settings = None, None
+  for path in parts:
+    try:
+      with np.load(path) as data:
+        state = {k: data[k] for k in ("rows", "keys", "seen")}
+        these = (int(data["capacity"]), int(data["seed"]), str(data["input"]),
+                 int(data["num_sources"]))
+    except (OSError, ValueError, KeyError) as e:
+      raise BuildError(f"{path}: not a readable samples part ({errors.first_line(e)})") from e
+    if settings is None:
+      settings = these
+      merged = codebook_lib.ReservoirSampler(these[0], 2, these[1])
+    elif these != settings:
+      raise BuildError(f"{path}: sampled with capacity/seed/input/sources {these}, the first "
+                       f"part with {settings}; rerun every task with the same flags")
+    merged.merge(state)
+  capacity, seed, input_spec, num_sources = settings
+  del capacity
+  return _fit_and_save(merged, output_path, num_clusters, seed, input_spec, num_sources)

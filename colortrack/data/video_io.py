@@ -9,12 +9,13 @@ import dataclasses
 import glob
 import logging
 import os
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
 from colortrack import errors
+from colortrack.utils import files
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".webm", ".mkv", ".mov", ".m4v", ".mpg", ".mpeg", ".wmv")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -59,14 +60,21 @@ def list_frame_files(folder: str) -> Tuple[List[str], List[str]]:
   return images, others
 
 
-def find_sources(input_spec: str) -> List[VideoSource]:
+def find_sources(input_spec: str, listing: Optional[str] = None) -> List[VideoSource]:
   """Sources under a comma-separated list of folders, files or glob patterns.
 
   A folder that directly holds images is one frame-folder source; otherwise its
   video files are sources and its sub-folders are searched (Kinetics keeps one
   folder per class). The order is sorted by path, so it is the same on every
   machine; sharding relies on that.
+
+  `listing`: a file that keeps the list. The first task of a job array to get here
+  walks the input tree and writes it (atomically); every other task, and a rerun,
+  reads it instead of walking hundreds of thousands of files again. A listing of
+  another `input_spec` is refused.
   """
+  if listing:
+    return _listed_sources(input_spec, listing)
   sources = {}
 
   def visit(path: str) -> None:
@@ -97,6 +105,26 @@ def find_sources(input_spec: str) -> List[VideoSource]:
     for match in matches:
       visit(match)
   return [sources[k] for k in sorted(sources)]
+
+
+def _listed_sources(input_spec: str, listing: str) -> List[VideoSource]:
+  if os.path.exists(listing):
+    try:
+      payload = files.read_json(listing)
+      listed_input = payload["input"]
+      sources = [VideoSource(path, bool(folder)) for path, folder in payload["sources"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+      raise VideoReadError(f"{listing}: not a colortrack listing ({e})") from e
+    if listed_input != input_spec:
+      raise VideoReadError(f"{listing}: lists the sources of --input={listed_input}, not "
+                           f"{input_spec}; give another --listing file")
+    logging.info("%s: %d sources (listed earlier)", listing, len(sources))
+    return sources
+  sources = find_sources(input_spec)
+  files.write_json_atomic(listing, {"input": input_spec, "sources": [
+      [s.path, s.is_frame_folder] for s in sources]})
+  logging.info("%s: listed %d sources", listing, len(sources))
+  return sources
 
 
 def input_paths(input_spec: str) -> List[str]:

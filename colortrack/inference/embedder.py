@@ -189,9 +189,11 @@ def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
   except trainer.TrainingError as e:
     raise ModelLoadError(str(e)) from e
   latest = trainer.latest_checkpoint(path)
-  fingerprint = files.sha256_of_files(
-      [os.path.join(path, trainer.CONFIG_NAME), latest + ".index"] +
-      sorted(glob.glob(latest + ".data-*")))
+  # A JAX run's checkpoint is one .npz; a TensorFlow run's, an index and its data shards.
+  checkpoint_files = ([latest] if latest.endswith(".npz") else
+                      [latest + ".index"] + sorted(glob.glob(latest + ".data-*")))
+  fingerprint = files.sha256_of_files([os.path.join(path, trainer.CONFIG_NAME)] +
+                                      checkpoint_files)
   module = serving.make_module(model, config, features)
   return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
                   f"checkpoint in {path}", config, path, fingerprint)

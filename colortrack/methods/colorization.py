@@ -46,7 +46,7 @@ class Colorization(base.Method):
     return codes_rgb(prediction, lightness, self.centroids, self.stride)
 
   def serving_input(self, rgb):
-    return colorizer.gray_input(color.rgb_to_lab_tf(rgb)[..., :1])
+    return colorizer.gray_input(color.rgb_to_lab_ops(rgb)[..., :1])
 
 
 def code_copy_losses(model, embeddings, grid_codes, num_clusters: int) -> Dict[str, object]:

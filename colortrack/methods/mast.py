@@ -20,7 +20,7 @@ The method object `Mast`, and its pure functions on `[B, T, H, W, 3]` clips:
 from typing import Dict, Sequence
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from colortrack.data import clip_features
 from colortrack.data import color
@@ -32,103 +32,122 @@ from colortrack.training import summaries
 COLOR_SPACES = ("lab", "rgb", "hsv")
 
 
+def _pixelwise(convert, x):
+  """A per-pixel `keras.ops.image` conversion (rank 3 or 4 only) on `[..., 3]` of any rank."""
+  pixels = ops.reshape(x, (-1, 1, 1, 3))
+  return ops.reshape(convert(pixels, data_format="channels_last"), ops.shape(x))
+
+
 def to_color_space(rgb, space: str):
   """sRGB float `[..., 3]` in [0, 1] -> the model's input, channels in [-1, 1].
 
   lab: L / 50 - 1, a / 128, b / 128; rgb, hsv: 2 x - 1 (hue in turns).
   """
   if space == "lab":
-    lab = color.rgb_to_lab_tf(rgb)
-    return tf.concat([lab[..., :1] / 50.0 - 1.0, lab[..., 1:] / 128.0], axis=-1)
+    lab = color.rgb_to_lab_ops(rgb)
+    return ops.concatenate([lab[..., :1] / 50.0 - 1.0, lab[..., 1:] / 128.0], axis=-1)
   if space == "rgb":
-    return rgb * 2.0 - 1.0
+    return ops.cast(rgb, "float32") * 2.0 - 1.0
   if space == "hsv":
-    return tf.image.rgb_to_hsv(rgb) * 2.0 - 1.0
+    return _pixelwise(ops.image.rgb_to_hsv, ops.cast(rgb, "float32")) * 2.0 - 1.0
   raise ValueError(f"unknown colour space {space!r}; use one of {COLOR_SPACES}")
 
 
 def from_color_space(x, space: str):
   """Inverse of `to_color_space`: `[..., 3]` in [-1, 1] -> sRGB in [0, 1] (clipped)."""
+  x = ops.cast(x, "float32")
   if space == "lab":
-    lab = tf.concat([(x[..., :1] + 1.0) * 50.0, x[..., 1:] * 128.0], axis=-1)
-    rgb = color.lab_to_rgb_tf(lab)
+    lab = ops.concatenate([(x[..., :1] + 1.0) * 50.0, x[..., 1:] * 128.0], axis=-1)
+    rgb = color.lab_to_rgb_ops(lab)
   elif space == "rgb":
     rgb = (x + 1.0) / 2.0
   elif space == "hsv":
-    rgb = tf.image.hsv_to_rgb(tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0))
+    rgb = _pixelwise(ops.image.hsv_to_rgb, ops.clip((x + 1.0) / 2.0, 0.0, 1.0))
   else:
     raise ValueError(f"unknown colour space {space!r}; use one of {COLOR_SPACES}")
-  return tf.clip_by_value(rgb, 0.0, 1.0)
+  return ops.clip(rgb, 0.0, 1.0)
 
 
 def channel_dropout(clips, seeds, drop_prob: float = 0.5, channels: Sequence[int] = (0, 1, 2)):
   """Zeroes one channel of every frame of a clip with probability `drop_prob`.
 
-  clips `[B, T, H, W, C]`, seeds int `[B, 2]` (stateless randomness, one per
-  clip; folded with a constant so it differs from the crop's draw). The dropped
-  channel is drawn uniformly from `channels`; the remaining ones are scaled by
-  C / (C - 1), as dropout does, so the input's scale is kept.
+  clips `[B, T, H, W, C]`, seeds int `[B, 2]` (the clip's augmentation seed:
+  stateless randomness, one draw per clip). The dropped channel is drawn
+  uniformly from `channels`; the remaining ones are scaled by C / (C - 1), as
+  dropout does, so the input's scale is kept.
   """
   masks = dropout_masks(seeds, clips.shape[-1], drop_prob, channels)
   return clips * masks[:, None, None, None, :]
 
 
+# A small integer hash in int32 arithmetic that never overflows (every value stays
+# below p^2 + p * 7919 + 12345 < 2^31 for p = _HASH_PRIME), so a seed draws the same
+# under every backend; enough to spread dropout over clips, not a cryptographic hash.
+_HASH_PRIME = 32749
+
+
+def _hash_uniform(seeds, salt: int):
+  """Per-clip uniform numbers in [0, 1) `[B]` from int seeds `[B, 2]` and a salt."""
+  seeds = ops.cast(seeds, "int32")
+  words = [seeds[:, 0] % 65536, seeds[:, 1] % 65536, (seeds[:, 1] // 65536) % 65536]
+  state = ops.zeros_like(words[0]) + salt % _HASH_PRIME
+  for word in words + [ops.ones_like(words[0]) * 0x6D61]:  # "ma"
+    state = (state * state + (word % _HASH_PRIME) * 7919 + 12345) % _HASH_PRIME
+    state = (state * state + 104729 % _HASH_PRIME) % _HASH_PRIME
+  return ops.cast(state, "float32") / float(_HASH_PRIME)
+
+
 def dropout_masks(seeds, num_channels: int, drop_prob: float = 0.5,
                   channels: Sequence[int] = (0, 1, 2)):
   """The per-clip channel factors of `channel_dropout`, `[B, C]` (0 = dropped)."""
-  channels = tf.constant(channels, tf.int32)
-
-  def one_mask(seed):
-    seed = tf.random.experimental.stateless_fold_in(seed, 0x6D617374)  # "mast"
-    split = tf.random.experimental.stateless_split(seed, 2)
-    drop = tf.random.stateless_uniform([], split[0]) < drop_prob
-    index = tf.random.stateless_uniform([], split[1], 0, tf.shape(channels)[0], tf.int32)
-    dropped = tf.one_hot(channels[index], num_channels)
-    scale = num_channels / (num_channels - 1)
-    return tf.where(drop, (1.0 - dropped) * scale, tf.ones([num_channels]))
-
-  return tf.map_fn(one_mask, tf.cast(seeds, tf.int64),
-                   fn_output_signature=tf.TensorSpec([num_channels], tf.float32))
+  drop = _hash_uniform(seeds, 1) < drop_prob
+  pick = ops.minimum(ops.cast(_hash_uniform(seeds, 2) * len(channels), "int32"),
+                     len(channels) - 1)
+  dropped = ops.take(ops.one_hot(ops.convert_to_tensor(list(channels), "int32"), num_channels),
+                     pick, axis=0)
+  scale = num_channels / (num_channels - 1)
+  return ops.where(drop[:, None], (1.0 - dropped) * scale, ops.ones_like(dropped))
 
 
 def target_weights(masks):
   """Which channels the loss reconstructs, `[B, C]`: the dropped one, or all if none was."""
-  dropped = tf.cast(tf.equal(masks, 0.0), tf.float32)
-  none = tf.equal(tf.reduce_sum(dropped, axis=-1, keepdims=True), 0.0)
-  return tf.where(none, tf.ones_like(dropped), dropped)
+  dropped = ops.cast(ops.equal(masks, 0.0), "float32")
+  none = ops.equal(ops.sum(dropped, axis=-1, keepdims=True), 0.0)
+  return ops.where(none, ops.ones_like(dropped), dropped)
 
 
 def grid_targets(clips, stride: int, align: bool = True):
   """Values of each frame on the feature grid: `[B, T, H, W, C]` -> `[B, T, H/s, W/s, C]`."""
   if align:
     return clips[:, :, stride - 1::stride, stride - 1::stride]
-  shape = tf.shape(clips)
-  frames = tf.reshape(clips, tf.concat([[-1], shape[2:]], 0))
-  small = tf.image.resize(frames, [shape[2] // stride, shape[3] // stride], "bilinear")
-  return tf.reshape(small, tf.concat([shape[:2], tf.shape(small)[1:]], 0))
+  _, steps, height, width, channels = clips.shape
+  frames = ops.reshape(clips, (-1, height, width, channels))
+  small = ops.image.resize(frames, (height // stride, width // stride), "bilinear",
+                           antialias=False, data_format="channels_last")
+  return ops.reshape(small, (-1, steps, height // stride, width // stride, channels))
 
 
 def huber(error, delta: float = 1.0):
-  abs_error = tf.abs(error)
-  quadratic = tf.minimum(abs_error, delta)
+  abs_error = ops.abs(error)
+  quadratic = ops.minimum(abs_error, delta)
   return 0.5 * quadratic ** 2 + delta * (abs_error - quadratic)
 
 
 def reconstruction_loss(predicted, target, delta: float = 1.0, weights=None,
-                        scale: float = 1.0) -> Dict[str, tf.Tensor]:
+                        scale: float = 1.0) -> Dict[str, object]:
   """Huber loss per example `[B]` and the mean |error|, over locations and channels.
 
   predicted, target `[B, h, w, C]`; `weights` `[B, C]` (default all 1) picks the
   channels averaged over; the Huber loss is taken of `scale` x the error (MAST:
   x 20 before a smooth L1 of delta 1, so mostly an L1 loss on [-1, 1] values).
   """
-  error = predicted - target
+  error = ops.cast(predicted, "float32") - ops.cast(target, "float32")
   if weights is None:
-    weights = tf.ones([tf.shape(error)[0], tf.shape(error)[-1]], error.dtype)
-  weights = weights[:, None, None, :]
-  count = tf.reduce_sum(weights * tf.ones_like(error), axis=[1, 2, 3])
-  return {"loss": tf.reduce_sum(huber(error * scale, delta) * weights, axis=[1, 2, 3]) / count,
-          "abs_error": tf.reduce_sum(tf.abs(error) * weights, axis=[1, 2, 3]) / count}
+    weights = ops.ones_like(error[:, 0, 0, :])
+  weights = ops.cast(weights, "float32")[:, None, None, :]
+  count = ops.sum(weights * ops.ones_like(error), axis=[1, 2, 3])
+  return {"loss": ops.sum(huber(error * scale, delta) * weights, axis=[1, 2, 3]) / count,
+          "abs_error": ops.sum(ops.abs(error) * weights, axis=[1, 2, 3]) / count}
 
 
 class Mast(base.Method):
@@ -141,7 +160,6 @@ class Mast(base.Method):
   """
 
   name = "mast"
-  backends = ("tensorflow",)  # its colour conversion and channel dropout are TF ops
 
   def __init__(self, config, centroids=None, num_clusters=None):
     super().__init__(config, centroids, num_clusters)
@@ -164,7 +182,7 @@ class Mast(base.Method):
                               self.mast.drop_channels)
     return clips
 
-  def losses(self, model, batch, embeddings) -> Dict[str, tf.Tensor]:
+  def losses(self, model, batch, embeddings) -> Dict[str, object]:
     stride = self.stride
     if not self.classify:
       clips = to_color_space(batch[clip_features.RGB], self.color_space)
@@ -187,7 +205,7 @@ class Mast(base.Method):
   def prediction_rgb(self, prediction: np.ndarray, lightness: np.ndarray) -> np.ndarray:
     if self.classify:
       return colorization.codes_rgb(prediction, lightness, self.centroids, self.stride)
-    rgb = from_color_space(tf.constant(prediction), self.color_space).numpy()
+    rgb = ops.convert_to_numpy(from_color_space(prediction, self.color_space))
     return (summaries.upsample_nearest(rgb, self.stride) * 255).round().astype(np.uint8)
 
   def serving_input(self, rgb):

@@ -102,6 +102,10 @@ def load_model_weights(model: keras.Model, checkpoint: str) -> None:
                           f"{missing[0]}); written by an older colortrack? Retrain.")
 
 
+def npz_path(checkpoint_dir: str, step: int) -> str:
+  return os.path.join(checkpoint_dir, f"ckpt-{step}.npz")
+
+
 def save_npz(checkpoint_dir: str, step: int, model: keras.Model,
              optimizer: keras.optimizers.Optimizer, keep: int) -> str:
   """Writes `ckpt-<step>.npz` atomically and keeps the newest `keep` of them."""
@@ -109,7 +113,7 @@ def save_npz(checkpoint_dir: str, step: int, model: keras.Model,
   arrays.update({f"optimizer/v{i:04d}": np.asarray(v.numpy())
                  for i, v in enumerate(optimizer.variables)})
   arrays["step"] = np.array(step, np.int64)
-  path = os.path.join(checkpoint_dir, f"ckpt-{step}.npz")
+  path = npz_path(checkpoint_dir, step)
   files.ensure_output_dir(checkpoint_dir, "checkpoint folder")
   with files.atomic_output(path, known_ours=True) as tmp_path:  # the workdir's own folder
     with open(tmp_path, "wb") as f:

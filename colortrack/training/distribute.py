@@ -36,3 +36,15 @@ def get_strategy(virtual_cpu_devices: int = 0) -> tf.distribute.Strategy:
     return tf.distribute.MirroredStrategy()
   logging.debug("no GPU: default strategy on CPU")  # the trainer's first line says "1 replica"
   return tf.distribute.get_strategy()
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+  """The worker that writes a multi-worker run's workdir: the "chief" task if the cluster
+  has one, else worker 0; any single-machine strategy is its own chief."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.task_type:
+    return True
+  if resolver.task_type == "chief":
+    return True
+  has_chief = "chief" in resolver.cluster_spec().as_dict()
+  return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief

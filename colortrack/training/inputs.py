@@ -11,7 +11,7 @@ same augmentation. TensorFlow is imported only for the "tfrecord" source.
 """
 
 import logging
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -59,18 +59,30 @@ class TrainingInputs:
       data = self.config.data
       self._videos = video_clips.VideoClipSource(
           data.train_pattern, self._codebook, clip_len=data.clip_len, fps=data.fps,
-          stored_size=data.stored_size, clip_stride=data.clip_stride)
+          stored_size=data.stored_size, clip_stride=data.clip_stride,
+          memory_gib=data.get("video_memory_gib", 8.0), shuffle_buffer=data.shuffle_buffer)
     return self._videos
 
   def numpy_batches(self, keys: Sequence[str], batch_size: int, seed: int,
-                    start_step: int) -> Iterator[Dict[str, np.ndarray]]:
-    """Endless training batches as numpy, from step `start_step` on (a resumed run's)."""
+                    start_step: int, shard: Tuple[int, int] = (0, 1)
+                    ) -> Iterator[Dict[str, np.ndarray]]:
+    """Endless training batches as numpy, from step `start_step` on (a resumed run's).
+
+    `shard` (index, count): the part of each global batch of `batch_size` that
+    process `index` of `count` reads (video: the same clips a single process would
+    see, split; TFRecords: every count-th shard file, as tf.distribute splits them).
+    """
     data = self.config.data
     scale_range = (data.crop_scale_min, 1.0)
+    index, count = shard
     if self.source == "video":
       return self.videos().batches(batch_size, keys, data.image_size, scale_range, seed,
-                                   start_step)
-    dataset = self.tf_dataset(keys, batch_size, seed + start_step)
+                                   start_step, shard=shard)
+    context = None
+    if count > 1:
+      import tensorflow as tf  # pylint: disable=g-import-not-at-top
+      context = tf.distribute.InputContext(count, index, count)
+    dataset = self.tf_dataset(keys, batch_size, seed + start_step, context)
     return dataset.as_numpy_iterator()
 
   def tf_dataset(self, keys: Sequence[str], batch_size: int, seed: int, input_context=None,
@@ -79,13 +91,16 @@ class TrainingInputs:
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     data = self.config.data
     if self.source == "video":
+      shard = (0, 1)
       if input_context is not None:
+        # Each input pipeline (worker) reads its own part of the clip stream.
+        shard = (input_context.input_pipeline_id, input_context.num_input_pipelines)
         batch_size = input_context.get_per_replica_batch_size(batch_size)
       example = self.videos().eval_batch(1, keys, data.image_size)
       signature = {k: tf.TensorSpec((batch_size,) + v.shape[1:], v.dtype)
                    for k, v in example.items()}
       return tf.data.Dataset.from_generator(
-          lambda: self.numpy_batches(keys, batch_size, seed, start_step),
+          lambda: self.numpy_batches(keys, batch_size * shard[1], seed, start_step, shard),
           output_signature=signature)
     from colortrack.data import pipeline  # pylint: disable=g-import-not-at-top
     return pipeline.make_dataset(

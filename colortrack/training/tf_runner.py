@@ -1,7 +1,8 @@
 """The training step under TensorFlow: tf.distribute, a tf.function step, tf.train checkpoints.
 
 `MirroredStrategy` over the machine's GPUs, `MultiWorkerMirroredStrategy` with
-TF_CONFIG, the default strategy on a CPU (`distribute.get_strategy`).
+TF_CONFIG (each worker reads its own shard of the input; the chief alone keeps
+checkpoints), the default strategy on a CPU (`distribute.get_strategy`).
 Checkpoints (`ckpt-<step>` in the workdir's checkpoints/) hold every model
 weight by position (`trainer.model_weights`), the optimizer and, on a single
 device, the tf.data iterator, so a resumed run sees exactly the clips it would
@@ -9,6 +10,8 @@ have seen; otherwise the data is reseeded with the step.
 """
 
 import logging
+import shutil
+import tempfile
 from typing import Dict
 
 import keras
@@ -65,6 +68,12 @@ class TensorFlowRunner:
   def num_replicas(self) -> int:
     return self.strategy.num_replicas_in_sync
 
+  @property
+  def is_chief(self) -> bool:
+    """Whether this process writes the workdir (False on the other workers of a
+    multi-worker run)."""
+    return distribute.is_chief(self.strategy)
+
   def scope(self):
     """Build the model and optimizer in here (variables mirrored over the replicas)."""
     return self.strategy.scope()
@@ -119,7 +128,7 @@ class TensorFlowRunner:
   def step_number(self) -> int:
     return int(self.optimizer.iterations.numpy())
 
-  def step(self) -> Dict[str, float]:
+  def step(self) -> Dict[str, object]:
     try:
       metrics = self._train_step(self.iterator)
     except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as e:
@@ -127,11 +136,29 @@ class TensorFlowRunner:
                                    self.manager.latest_checkpoint) from e
     except tf.errors.ResourceExhaustedError as e:
       raise errors.out_of_memory(self.config.train.batch_size, e) from e
-    return {k: float(v) for k, v in metrics.items()}
+    except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
+      # Another worker of a multi-worker run stopped (killed, preempted, crashed).
+      raise errors.TrainingError(
+          f"step {self.step_number + 1}: a worker of this multi-worker run stopped "
+          f"({type(e).__name__}); the last checkpoint is "
+          f"{self.manager.latest_checkpoint or 'none'}: start every worker again with the "
+          "same command to resume from it") from e
+    return metrics  # scalars; the trainer reads them at log_every
 
   def sync_model(self) -> None:
     """The Keras model's variables are the training state under TF: nothing to copy."""
 
   def save(self, step: int) -> str:
-    return self.manager.save(checkpoint_number=step)
+    if self.is_chief:
+      return self.manager.save(checkpoint_number=step)
+    # Saving is a collective op that every worker of a multi-worker run takes part in;
+    # only the chief's copy is kept (the TensorFlow multi-worker guide): the others
+    # write to a folder in their own machine's temp dir and delete it.
+    worker_dir = tempfile.mkdtemp(prefix="colortrack_worker_")
+    try:
+      tf.train.CheckpointManager(self.checkpoint, worker_dir, max_to_keep=1).save(
+          checkpoint_number=step)
+    finally:
+      shutil.rmtree(worker_dir, ignore_errors=True)
+    return self.manager.latest_checkpoint
 

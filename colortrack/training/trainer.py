@@ -10,6 +10,7 @@ the default) or `jax_runner.JaxRunner` (`config.runtime.backend = "jax"`, with
 is in the method object (`colortrack.methods`). Inputs: `inputs.TrainingInputs`.
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -326,6 +327,34 @@ def _init_from_workdir(model: colorizer.Colorizer, config: ml_collections.Config
   logging.info("initialised the model from %s", checkpoint)
 
 
+def build_model_and_optimizer(config: ml_collections.ConfigDict, runner):
+  """The model (in `config.runtime.dtype_policy`), its Adam optimizer and LR schedule."""
+  schedule = learning_rate_schedule(config.train)
+  previous_policy = keras.mixed_precision.global_policy()
+  keras.mixed_precision.set_global_policy(config.runtime.get("dtype_policy", "float32"))
+  # The same seed, the same initial weights: a run at learning rate 0 is the exact
+  # random initialisation of a run it is compared with.
+  keras.utils.set_random_seed(config.train.seed)
+  try:
+    with runner.scope():
+      model = build_model_from_config(config)
+      optimizer = keras.optimizers.Adam(schedule)
+      optimizer.build(model.trainable_variables)
+  finally:
+    keras.mixed_precision.set_global_policy(previous_policy)
+  return model, optimizer, schedule
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+  """A short hash of the trainable weights' bytes: equal on every worker of a synchronous
+  run, so the logs show that the replicas agree. (BatchNorm statistics are left out:
+  each replica averages its own batches, as tf.distribute does.)"""
+  digest = hashlib.sha256()
+  for weight in model.trainable_weights:
+    digest.update(np.ascontiguousarray(ops.convert_to_numpy(weight.value)).tobytes())
+  return digest.hexdigest()[:16]
+
+
 def make_runner(config: ml_collections.ConfigDict):
   """The gradient step of the configured backend (created before any data is read)."""
   if config.runtime.get("backend", "tensorflow") == "jax":
@@ -354,9 +383,13 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   runner = make_runner(config)
   check_step_fits(config, runner.on_accelerator)
   data = inputs_lib.TrainingInputs(config)
-  files.ensure_output_dir(workdir, "workdir", claim=True)
-  save_or_check_config(config, workdir)
-  check_codebook(workdir, data.codebook_sha, data.centroids)
+  # One process writes the workdir: the chief of a multi-worker run (the others train
+  # in lockstep, read its checkpoints to resume, and write nothing there).
+  chief = runner.is_chief
+  if chief:
+    files.ensure_output_dir(workdir, "workdir", claim=True)
+    save_or_check_config(config, workdir)
+    check_codebook(workdir, data.codebook_sha, data.centroids)
   _check_checkpoint_format(workdir, backend)
   method = registry.get(config, data.centroids)
   if backend not in method.backends:
@@ -366,19 +399,7 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   logging.info("training %s on %s (codebook %s, %d clusters), %s backend, %d replica(s), "
                "global batch %d", method.name, data.description, data.codebook_sha,
                method.num_clusters, backend, runner.num_replicas, global_batch)
-  schedule = learning_rate_schedule(config.train)
-  previous_policy = keras.mixed_precision.global_policy()
-  keras.mixed_precision.set_global_policy(config.runtime.get("dtype_policy", "float32"))
-  # The same seed, the same initial weights: a run at learning rate 0 is the exact
-  # random initialisation of a run it is compared with.
-  keras.utils.set_random_seed(config.train.seed)
-  try:
-    with runner.scope():
-      model = build_model_from_config(config)
-      optimizer = keras.optimizers.Adam(schedule)
-      optimizer.build(model.trainable_variables)
-  finally:
-    keras.mixed_precision.set_global_policy(previous_policy)
+  model, optimizer, schedule = build_model_and_optimizer(config, runner)
   checkpoint_dir = os.path.join(workdir, CHECKPOINT_DIR)
   runner.build(model, optimizer, model_weights(model), method, data, checkpoint_dir)
   if runner.restore():
@@ -390,9 +411,11 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   elif config.train.init_workdir:
     _init_from_workdir(model, config)
 
-  writer = summary_writer.SummaryWriter(os.path.join(workdir, TENSORBOARD_DIR))
-  visualizer = _Visualizer(config, method, data.eval_batch(
-      tuple(set(method.input_keys) | {clip_features.LIGHTNESS})))
+  writer = visualizer = None
+  if chief:
+    writer = summary_writer.SummaryWriter(os.path.join(workdir, TENSORBOARD_DIR))
+    visualizer = _Visualizer(config, method, data.eval_batch(
+        tuple(set(method.input_keys) | {clip_features.LIGHTNESS})))
   step = runner.step_number
   num_steps = config.train.num_steps
   progress = progress_lib.Progress("train", num_steps - step, unit="steps", interval_s=0)
@@ -413,26 +436,31 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
         heartbeat = None
     step += 1
     window_steps += 1
+    # Summed where the step left them (on the device under JAX): the host waits for
+    # the device only here, every log_every steps, not after each step.
     for key, value in metrics.items():
       sums[key] = sums.get(key, 0.0) + value
-    if not math.isfinite(sums["loss"]):
-      raise TrainingError(
-          f"step {step}: loss is {metrics['loss']}; training stopped, nothing saved "
-          f"after {runner.latest_checkpoint or 'the start'} (lower train.learning_rate?)")
     if step % config.train.log_every == 0 or step == num_steps:
+      last = {k: float(ops.convert_to_numpy(v)) / window_steps for k, v in sums.items()}
+      # Timed once the window's steps are done (reading them waited for the device).
       seconds = time.monotonic() - window_start
       clips_per_s = window_steps * global_batch / max(seconds, 1e-9)
-      last = {k: v / window_steps for k, v in sums.items()}
+      if not math.isfinite(last["loss"]):
+        raise TrainingError(
+            f"step {step}: loss is {last['loss']} (mean of steps {step - window_steps + 1}-"
+            f"{step}); training stopped, nothing saved after "
+            f"{runner.latest_checkpoint or 'the start'} (lower train.learning_rate?)")
       last.update(clips_per_s=clips_per_s, step=step,
                   learning_rate=float(ops.convert_to_numpy(schedule(step))))
       shown = ", ".join(f"{k} {last[k]:.4f}" for k in sorted(sums) if k != "loss")
       progress.update(window_steps, extra=(
           f"step {step}, loss {last['loss']:.4f}, {shown}, {clips_per_s:.2f} clips/s"),
                       force=True)
-      writer.scalars(step, {f"train/{k}": v for k, v in last.items() if k != "step"})
+      if writer:
+        writer.scalars(step, {f"train/{k}": v for k, v in last.items() if k != "step"})
       window_start, window_steps = time.monotonic(), 0
       sums = {}
-    if step % config.train.image_summary_every == 0 or step == num_steps:
+    if visualizer and (step % config.train.image_summary_every == 0 or step == num_steps):
       runner.sync_model()
       for name, images in visualizer.images(model).items():
         writer.images(step, name, images)
@@ -442,8 +470,10 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
         raise TrainingError(f"step {step}: model weights hold NaN or inf; training stopped, "
                             f"nothing saved after {runner.latest_checkpoint or 'the start'}")
       runner.save(step)
-  writer.flush()
-  logging.info("done: step %d in %s; checkpoints in %s, TensorBoard logdir %s", step,
-               workdir, os.path.join(workdir, CHECKPOINT_DIR),
-               os.path.join(workdir, TENSORBOARD_DIR))
+  if writer:
+    writer.flush()
+  runner.sync_model()
+  logging.info("done: step %d in %s; checkpoints in %s, TensorBoard logdir %s (weights %s)",
+               step, workdir, os.path.join(workdir, CHECKPOINT_DIR),
+               os.path.join(workdir, TENSORBOARD_DIR), weights_fingerprint(model))
   return last
