@@ -83,3 +83,6 @@ def test_training_on_a_streamed_video_source(videos, tmp_path):
   codebook_lib.save(testing_utils.hue_codebook(), config.data.codebook)
   last = trainer.train(config, str(tmp_path / "run"))
   assert last["step"] == 2 and np.isfinite(last["loss"])
+  config.data.video_memory_gib = float("nan")
+  with pytest.raises(trainer.TrainingError, match="video_memory_gib=nan: must be a finite"):
+    trainer.train(config, str(tmp_path / "nan"))

@@ -190,6 +190,7 @@ def validate_config(config: ml_collections.ConfigDict) -> None:
   for key in ("log_every", "image_summary_every", "checkpoint_every", "keep_checkpoints"):
     number(f"train.{key}", 0, integer=True)
   number("data.crop_scale_min", 0, 1)
+  number("data.video_memory_gib", 0, low_open=False)  # 0: always stream
   number("mast.drop_prob", 0, 1, low_open=False)
   number("mast.huber_delta", 0)
   try:
