@@ -19,6 +19,13 @@ class TrainingError(UserError):
   """A training run cannot start or go on (missing data, incompatible workdir, unreadable shard)."""
 
 
+class WorkerStoppedError(TrainingError):
+  """Another worker of a multi-worker run stopped. A binary exits at once after saying so:
+  the backends' exit hooks would wait for the stopped worker (JAX's then aborts)."""
+
+  exit_at_once = True
+
+
 def out_of_memory(batch_size: int, error: BaseException) -> TrainingError:
   """A training step's allocation failure as one line naming the setting to lower."""
   return TrainingError(f"config.train.batch_size={batch_size}: the training step ran out of "

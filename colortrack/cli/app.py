@@ -14,6 +14,7 @@ Binaries print their own progress and results; libraries stay quiet
 imported; `--library_logs` brings their output back).
 """
 
+import os
 import sys
 from typing import Callable, List
 
@@ -64,6 +65,10 @@ def run(main: Callable[[List[str]], None]) -> None:
       return main(argv)
     except errors.UserError as e:
       logging.error("%s", errors.first_line(e))
+      if getattr(e, "exit_at_once", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)  # pylint: disable=protected-access
       sys.exit(1)
 
   module = getattr(main, "__module__", "__main__")

@@ -183,6 +183,14 @@ class JaxRunner:
     self._next_batch = self._fetch_batch()
     return metrics
 
+  # What XLA's collectives say when a peer process is gone.
+  _PEER_LOST = ("Connection reset by peer", "Gloo", "UNAVAILABLE", "heartbeat", "Barrier")
+
+  def is_stopped_worker(self, error: BaseException) -> bool:
+    """Whether `error` says another process of a multi-process run stopped."""
+    return (self.num_processes > 1 and "RuntimeError" in type(error).__name__ and
+            any(marker in str(error) for marker in self._PEER_LOST))
+
   def sync_model(self) -> None:
     """Copies the jitted step's state into the Keras variables (pictures, checks, saving)."""
     if self._state is None:

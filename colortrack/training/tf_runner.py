@@ -136,14 +136,12 @@ class TensorFlowRunner:
                                    self.manager.latest_checkpoint) from e
     except tf.errors.ResourceExhaustedError as e:
       raise errors.out_of_memory(self.config.train.batch_size, e) from e
-    except (tf.errors.UnavailableError, tf.errors.AbortedError) as e:
-      # Another worker of a multi-worker run stopped (killed, preempted, crashed).
-      raise errors.TrainingError(
-          f"step {self.step_number + 1}: a worker of this multi-worker run stopped "
-          f"({type(e).__name__}); the last checkpoint is "
-          f"{self.manager.latest_checkpoint or 'none'}: start every worker again with the "
-          "same command to resume from it") from e
     return metrics  # scalars; the trainer reads them at log_every
+
+  def is_stopped_worker(self, error: BaseException) -> bool:
+    """Whether `error` says another worker of a multi-worker run stopped (killed,
+    preempted, crashed): a collective op lost its peer."""
+    return isinstance(error, (tf.errors.UnavailableError, tf.errors.AbortedError))
 
   def sync_model(self) -> None:
     """The Keras model's variables are the training state under TF: nothing to copy."""

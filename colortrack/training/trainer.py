@@ -10,6 +10,7 @@ the default) or `jax_runner.JaxRunner` (`config.runtime.backend = "jax"`, with
 is in the method object (`colortrack.methods`). Inputs: `inputs.TrainingInputs`.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -356,6 +357,20 @@ def weights_fingerprint(model: keras.Model) -> str:
   return digest.hexdigest()[:16]
 
 
+@contextlib.contextmanager
+def _one_line_if_a_worker_stops(runner):
+  """Another worker of a multi-worker run stopped: one line, not the collective's traceback."""
+  try:
+    yield
+  except Exception as e:  # pylint: disable=broad-except
+    if not runner.is_stopped_worker(e):
+      raise
+    raise errors.WorkerStoppedError(
+        f"a worker of this multi-worker run stopped ({type(e).__name__}); the last checkpoint "
+        f"is {runner.latest_checkpoint or 'none'}: start every worker again with the same "
+        "command to resume from it") from e
+
+
 def make_runner(config: ml_collections.ConfigDict):
   """The gradient step of the configured backend (created before any data is read)."""
   if config.runtime.get("backend", "tensorflow") == "jax":
@@ -428,49 +443,50 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
     heartbeat = _Heartbeat(
         f"building the first training step (tracing, compiling, reading a batch of "
         f"{global_batch} clips; at least {estimate_step_bytes(config) / 2**30:.2f} GiB)")
-  while step < num_steps:
-    try:
-      metrics = runner.step()
-    finally:  # also when the first step fails: no heartbeat outlives it
-      if heartbeat is not None:
-        heartbeat.stop()
-        heartbeat = None
-    step += 1
-    window_steps += 1
-    # Summed where the step left them (on the device under JAX): the host waits for
-    # the device only here, every log_every steps, not after each step.
-    for key, value in metrics.items():
-      sums[key] = sums.get(key, 0.0) + value
-    if step % config.train.log_every == 0 or step == num_steps:
-      last = {k: float(ops.convert_to_numpy(v)) / window_steps for k, v in sums.items()}
-      # Timed once the window's steps are done (reading them waited for the device).
-      seconds = time.monotonic() - window_start
-      clips_per_s = window_steps * global_batch / max(seconds, 1e-9)
-      if not math.isfinite(last["loss"]):
-        raise TrainingError(
-            f"step {step}: loss is {last['loss']} (mean of steps {step - window_steps + 1}-"
-            f"{step}); training stopped, nothing saved after "
-            f"{runner.latest_checkpoint or 'the start'} (lower train.learning_rate?)")
-      last.update(clips_per_s=clips_per_s, step=step,
-                  learning_rate=float(ops.convert_to_numpy(schedule(step))))
-      shown = ", ".join(f"{k} {last[k]:.4f}" for k in sorted(sums) if k != "loss")
-      progress.update(window_steps, extra=(
-          f"step {step}, loss {last['loss']:.4f}, {shown}, {clips_per_s:.2f} clips/s"),
-                      force=True)
-      if writer:
-        writer.scalars(step, {f"train/{k}": v for k, v in last.items() if k != "step"})
-      window_start, window_steps = time.monotonic(), 0
-      sums = {}
-    if visualizer and (step % config.train.image_summary_every == 0 or step == num_steps):
-      runner.sync_model()
-      for name, images in visualizer.images(model).items():
-        writer.images(step, name, images)
-    if step % config.train.checkpoint_every == 0 or step == num_steps:
-      runner.sync_model()
-      if not all_finite(model.weights):
-        raise TrainingError(f"step {step}: model weights hold NaN or inf; training stopped, "
-                            f"nothing saved after {runner.latest_checkpoint or 'the start'}")
-      runner.save(step)
+  with _one_line_if_a_worker_stops(runner):
+    while step < num_steps:
+      try:
+        metrics = runner.step()
+      finally:  # also when the first step fails: no heartbeat outlives it
+        if heartbeat is not None:
+          heartbeat.stop()
+          heartbeat = None
+      step += 1
+      window_steps += 1
+      # Summed where the step left them (on the device under JAX): the host waits for
+      # the device only here, every log_every steps, not after each step.
+      for key, value in metrics.items():
+        sums[key] = sums.get(key, 0.0) + value
+      if step % config.train.log_every == 0 or step == num_steps:
+        last = {k: float(ops.convert_to_numpy(v)) / window_steps for k, v in sums.items()}
+        # Timed once the window's steps are done (reading them waited for the device).
+        seconds = time.monotonic() - window_start
+        clips_per_s = window_steps * global_batch / max(seconds, 1e-9)
+        if not math.isfinite(last["loss"]):
+          raise TrainingError(
+              f"step {step}: loss is {last['loss']} (mean of steps {step - window_steps + 1}-"
+              f"{step}); training stopped, nothing saved after "
+              f"{runner.latest_checkpoint or 'the start'} (lower train.learning_rate?)")
+        last.update(clips_per_s=clips_per_s, step=step,
+                    learning_rate=float(ops.convert_to_numpy(schedule(step))))
+        shown = ", ".join(f"{k} {last[k]:.4f}" for k in sorted(sums) if k != "loss")
+        progress.update(window_steps, extra=(
+            f"step {step}, loss {last['loss']:.4f}, {shown}, {clips_per_s:.2f} clips/s"),
+                        force=True)
+        if writer:
+          writer.scalars(step, {f"train/{k}": v for k, v in last.items() if k != "step"})
+        window_start, window_steps = time.monotonic(), 0
+        sums = {}
+      if visualizer and (step % config.train.image_summary_every == 0 or step == num_steps):
+        runner.sync_model()
+        for name, images in visualizer.images(model).items():
+          writer.images(step, name, images)
+      if step % config.train.checkpoint_every == 0 or step == num_steps:
+        runner.sync_model()
+        if not all_finite(model.weights):
+          raise TrainingError(f"step {step}: model weights hold NaN or inf; training stopped, "
+                              f"nothing saved after {runner.latest_checkpoint or 'the start'}")
+        runner.save(step)
   if writer:
     writer.flush()
   runner.sync_model()
