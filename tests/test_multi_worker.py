@@ -59,7 +59,7 @@ def start_workers(tmp_path, workdir, pattern, num_steps):
   return workers
 
 
-def finish(tmp_path, workers, timeout=300):
+def finish(tmp_path, workers, timeout=600):
   codes = [w.wait(timeout=timeout) for w in workers]
   return codes, [(tmp_path / f"worker{i}.log").read_text() for i in range(len(workers))]
 
@@ -97,12 +97,12 @@ def kill_the_second_worker_and_resume(tmp_path, workdir, start, steps_of):
   """Kills worker 1 once a checkpoint of step >= 6 exists; worker 0 must end in one line
   at once; both started again resume from the last checkpoint."""
   workers = start(10_000)
-  deadline = time.monotonic() + 240
+  deadline = time.monotonic() + 600
   while not [s for s in steps_of(workdir) if s >= 6] and time.monotonic() < deadline:
     assert all(w.poll() is None for w in workers), (tmp_path / "worker0.log").read_text()[-2000:]
     time.sleep(0.5)
   workers[1].send_signal(signal.SIGKILL)  # preempted
-  codes, logs = finish(tmp_path, workers, timeout=120)
+  codes, logs = finish(tmp_path, workers, timeout=300)
   assert codes[0] == 1 and codes[1] == -signal.SIGKILL, logs[0][-2000:]
   assert "a worker of this multi-worker run stopped" in logs[0]
   assert "Traceback" not in logs[0] and "Fatal" not in logs[0]
