@@ -528,16 +528,16 @@ def sample_codebook_part(input_spec: str, samples_dir: str, task_index: int, num
   sources = video_io.find_sources(input_spec, listing)
   if not sources:
     raise BuildError(f"{input_spec}: no video files or frame folders found")
+  indices = range(task_index, len(sources), num_tasks)
   sampler = sample_ab(sources, capacity=capacity, seed=seed, frame_folder_fps=frame_folder_fps,
-                      indices=range(task_index, len(sources), num_tasks))
+                      indices=indices)
   path = samples_part_path(samples_dir, task_index, num_tasks)
   with files.atomic_output(path) as tmp_path:
     with open(tmp_path, "wb") as f:
       np.savez(f, **sampler.state(), capacity=capacity, seed=seed, input=input_spec,
                num_sources=len(sources))
   logging.info("wrote %s: %d of %d values sampled from %d of %d sources", path,
-               len(sampler.result()), sampler.seen, len(range(task_index, len(sources),
-                                                              num_tasks)), len(sources))
+               len(sampler.result()), sampler.seen, len(indices), len(sources))
   return path
 
 
@@ -574,6 +574,5 @@ def merge_codebook(samples_dir: str, output_path: str,
       raise BuildError(f"{path}: sampled with capacity/seed/input/sources {these}, the first "
                        f"part with {settings}; rerun every task with the same flags")
     merged.merge(state)
-  capacity, seed, input_spec, num_sources = settings
-  del capacity
+  _, seed, input_spec, num_sources = settings
   return _fit_and_save(merged, output_path, num_clusters, seed, input_spec, num_sources)

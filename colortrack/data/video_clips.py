@@ -242,12 +242,15 @@ class VideoClipSource:
 
   def eval_batch(self, count: int, keys: Sequence[str], image_size: int) -> Batch:
     """The first `count` clips, whole frames resized (no augmentation)."""
+    if self.streaming:  # decode sources in order until there are enough clips
+      first = []
+      for index in range(len(self.sources)):
+        if len(first) >= count:
+          break
+        first += self._decode(index)[:count - len(first)]
+    else:
+      first = self.clips[:count]
     examples = []
-    first = self.clips[:count] if not self.streaming else []
-    source = 0
-    while len(first) < count and self.streaming and source < len(self.sources):
-      first = list(first) + self._decode(source)[:count - len(first)]
-      source += 1
     for frames in first:
       resized = np.stack([cv2.resize(f, (image_size, image_size), interpolation=cv2.INTER_AREA)
                           for f in frames])
