@@ -2,10 +2,13 @@ r"""End-to-end tracking speed at 480p and 1080p: decode, track, write masks and 
 
 Example (about 2 minutes here):
   python -m benchmarks.hd_tracking --num_frames=40
+  python -m benchmarks.hd_tracking --num_frames=20 --profile=fast
+  python -m benchmarks.hd_tracking --num_frames=20 --method=flow
 
 Writes two synthetic videos of the same content (854x480 and 1920x1080), tracks
-each with `colortrack.track`'s own function and the shipped default model (or
-`--model`), and
+each with `colortrack.track`'s own function and the tracker its flags name (the
+flags of `colortrack.track`: --model, --profile, --method, --radius, ...; default:
+the shipped default), and
 prints frames/s per size (each timed run follows a warm-up run on the same
 video). By default frames are embedded at most 480 pixels on their short side
 (`--max_short_side`), so the network costs the same at both sizes;
@@ -21,28 +24,19 @@ import time
 from absl import flags
 
 from colortrack.cli import app as cli_app  # first: keeps TensorFlow's load banners quiet
-from colortrack import pretrained  # pylint: disable=g-bad-import-order
+from colortrack.cli import tracking_flags  # pylint: disable=g-bad-import-order
 from colortrack.data import masks as masks_lib
 from colortrack.data import synthetic
 from colortrack.inference import track_video
-from colortrack.inference import trackers
 
-_MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL, "SavedModel or training workdir.")
 _NUM_FRAMES = flags.DEFINE_integer("num_frames", 40, "Frames per video.")
 _OVERLAY = flags.DEFINE_bool("overlay", True, "Also write overlay.mp4 (as colortrack.track).")
-_MAX_SHORT_SIDE = flags.DEFINE_integer("max_short_side", None, "Processing cap (default: the "
-                                       "model's, 480).")
-_FEATURE_DIMS = flags.DEFINE_integer("feature_dims", None, "Principal directions compared "
-                                     "(the export's basis; default: the model's setting).")
 SIZES = ((480, 854), (1080, 1920))
 
 
 def main(argv):
   del argv
-  overrides = {} if _MAX_SHORT_SIDE.value is None else {"max_short_side": _MAX_SHORT_SIDE.value}
-  if _FEATURE_DIMS.value is not None:
-    overrides["feature_dims"] = _FEATURE_DIMS.value
-  tracker = trackers.make_tracker("model", _MODEL.value, overrides)
+  tracker = tracking_flags.make_tracker()
   results = {}
   with tempfile.TemporaryDirectory() as root:
     for height, width in SIZES:

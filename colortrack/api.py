@@ -93,13 +93,12 @@ def load_tracker(model: Optional[str] = None, method: str = "model",
   """The shipped tracker, a SavedModel / training workdir (`model`), or a baseline.
 
   `profile` ("best", the default; "balanced"; "fast": `pretrained.PROFILES`) picks a
-  shipped model and settings on the speed / quality frontier; `model` and keyword
+  shipped model and settings on the speed / quality frontier (its settings replace the
+  model's mask settings; the model's keypoint settings stay); `model` and keyword
   settings override it.
   """
   from colortrack.inference import trackers  # pylint: disable=g-import-not-at-top
-  profile_model, values = pretrained.profile(profile or pretrained.DEFAULT_PROFILE)
-  if model:
-    values = {}
-  values.update(settings)
-  return Tracker(trackers.make_tracker(method, model or profile_model, values,
-                                       bfloat16=bfloat16))
+  profile_model, profile_settings = pretrained.profile(profile or pretrained.DEFAULT_PROFILE)
+  return Tracker(trackers.make_tracker(method, model or profile_model, settings,
+                                       bfloat16=bfloat16,
+                                       profile_settings={} if model else profile_settings))

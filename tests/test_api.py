@@ -51,13 +51,16 @@ def test_profiles_pick_a_shipped_model_and_settings(video):
   fast = colortrack.load_tracker(profile="fast")
   assert "mast_cpu" in fast.description
   balanced = colortrack.load_tracker(profile="balanced")
-  assert balanced._tracker.config.feature_dims == 256  # pylint: disable=protected-access
-  # Compared on 256 of 1,024 principal directions: the same objects, nearly the same masks.
+  assert balanced._tracker.config.radius == 12  # pylint: disable=protected-access
+  # A profile's settings are the masks': the export's keypoint tuning (radius 6) stays.
+  assert balanced._tracker.keypoint_config.radius == 6  # pylint: disable=protected-access
+  assert colortrack.load_tracker(profile="balanced", radius=9)._tracker.keypoint_config.radius == 9  # pylint: disable=protected-access
+  # A window of 25 x 25 cells instead of 33 x 33: the same objects, nearly the same masks.
   best = colortrack.load_tracker()
   a = balanced.track_masks(video.frames, video.masks[0])
   b = best.track_masks(video.frames, video.masks[0])
   assert np.mean(a == b) > 0.9
   # A keyword setting overrides the profile's; an unknown profile is one line.
-  assert colortrack.load_tracker(profile="balanced", feature_dims=0)._tracker.config.feature_dims == 0  # pylint: disable=protected-access
+  assert colortrack.load_tracker(profile="balanced", radius=16)._tracker.config.radius == 16  # pylint: disable=protected-access
   with pytest.raises(errors.UserError, match="profile 'quick': use one of best, balanced, fast"):
     colortrack.load_tracker(profile="quick")

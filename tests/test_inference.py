@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
+from colortrack import validation
 from colortrack.data import masks
 from colortrack.data import synthetic
 from colortrack.data import video_io
@@ -137,6 +138,33 @@ class LocalPointerTest(tf.test.TestCase, parameterized.TestCase):
         weights = np.exp(logits - logits.max())
         expected[i, j] = weights @ vals / weights.sum()
     self.assertAllClose(out, expected, atol=1e-5)
+
+  def test_bfloat16_rounds_the_features_and_affinities_only(self):
+    rng = np.random.default_rng(3)
+    target = rng.normal(size=(6, 8, 16)).astype(np.float32)
+    refs = rng.normal(size=(2, 6, 8, 16)).astype(np.float32)
+    values = rng.uniform(size=(2, 6, 8, 3)).astype(np.float32)
+    as_bf16 = lambda x: tf.cast(tf.cast(x, tf.bfloat16), tf.float32).numpy()
+    fast = propagation.propagate_local(target, refs, values, 4.0, 2, 0, 4,
+                                       precision="bfloat16").numpy()
+    # float32 on the bfloat16-rounded features: the same but for each affinity's own
+    # rounding (relative 2^-9 of |logit| <= 16 / 4 here, so labels move by < 1e-2)...
+    rounded = propagation.propagate_local(as_bf16(target), as_bf16(refs), values, 4.0, 2, 0,
+                                          4).numpy()
+    self.assertAllClose(fast, rounded, atol=1e-2)
+    # ... while the features' rounding is visible against plain float32.
+    exact = propagation.propagate_local(target, refs, values, 4.0, 2, 0, 4).numpy()
+    self.assertGreater(np.abs(fast - exact).max(), 1e-5)
+    self.assertEqual(fast.dtype, np.float32)
+
+  def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it(self):
+    expected = "bfloat16" if propagation.bfloat16_is_fast() else "float32"
+    self.assertEqual(propagation.resolve_precision("auto"), expected)
+    self.assertEqual(propagation.resolve_precision("float32"), "float32")
+    with self.assertRaisesRegex(ValueError, "half"):
+      propagation.resolve_precision("half")
+    with self.assertRaisesRegex(validation.SettingError, "pointer_precision='half'"):
+      trackers.settings(overrides={"pointer_precision": "half"})
 
   def test_huge_radius_equals_global_pointer(self):
     rng = np.random.default_rng(0)

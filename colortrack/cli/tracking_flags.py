@@ -20,8 +20,8 @@ MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
                             "trust.")
 PROFILE = flags.DEFINE_enum(
     "profile", None, list(pretrained.PROFILES), "A shipped model and settings on the speed / "
-    "quality frontier: best (the default), balanced (~2x faster), fast (~5x faster); "
-    "README, \"Results\". Ignored when --model is given.")
+    "quality frontier: best (the default), balanced (radius 12), fast (one network, ~3x "
+    "faster); README, \"Results\". Ignored when --model is given.")
 BFLOAT16 = flags.DEFINE_bool("bfloat16", False, "Run the network in bfloat16 (training "
                              "workdirs; ~2x faster on AVX512_BF16 CPUs).")
 SCALE = flags.DEFINE_float("scale", None, "Resize frames by this before embedding (0.5: ~4x "
@@ -63,13 +63,18 @@ FEATURE_DIMS = flags.DEFINE_integer(
     "feature_dims", None, "Compare cells on the first k principal directions of the "
     "features (the export's colortrack_basis.npz; 0: the full features). Default: the "
     "model's.")
+POINTER_PRECISION = flags.DEFINE_enum(
+    "pointer_precision", None, ["auto", "float32", "bfloat16"], "The windowed pointer's dot "
+    "products: bfloat16 is ~2.8x faster on CPUs with AVX512_BF16 or AMX; auto (the "
+    "default) uses it there, float32 elsewhere.")
 FEATURES = flags.DEFINE_enum("features", None, list(serving.FEATURES),
                              "Track with the head's embedding, the last ResNet stage or "
                              "the last two (training workdirs). Default: the model's.")
 
 _OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST,
               TEMPERATURE, TOP_K, RADIUS, HARD, COARSE_RADIUS, FINE_RADIUS, FEATURES,
-              RENORMALIZE, RENORMALIZE_FLOOR, FIRST_GLOBAL, MIN_FIRST_SIMILARITY, FEATURE_DIMS)
+              RENORMALIZE, RENORMALIZE_FLOOR, FIRST_GLOBAL, MIN_FIRST_SIMILARITY, FEATURE_DIMS,
+              POINTER_PRECISION)
 
 
 def model_path() -> str:
@@ -79,24 +84,32 @@ def model_path() -> str:
   return pretrained.profile(PROFILE.value)[0]
 
 
-def overrides() -> dict:
-  """The propagation settings: the --profile's (unless --model names another model), then
-  those given on the command line."""
-  out = {}
+def profile_settings() -> dict:
+  """The --profile's settings (none when --model names another model)."""
   if PROFILE.value and not flags.FLAGS["model"].present:
-    out.update(pretrained.profile(PROFILE.value)[1])
-  out.update({flag.name: flag.value for flag in _OVERRIDES if flag.value is not None})
+    return pretrained.profile(PROFILE.value)[1]
+  return {}
+
+
+def flag_settings() -> dict:
+  """The propagation settings given on the command line."""
+  out = {flag.name: flag.value for flag in _OVERRIDES if flag.value is not None}
   for flag in (LONG_TERM, SHORT_TERM):
     if flag.value is not None:
       out[flag.name] = tuple(int(v) for v in flag.value)
   return out
 
 
+def overrides() -> dict:
+  """Settings for tracking masks: the --profile's, then the command line's."""
+  return {**profile_settings(), **flag_settings()}
+
+
 def make_tracker():
   if METHOD.value == "model" and not MODEL.value:
     raise ValueError("--method=model needs --model=SAVEDMODEL_OR_WORKDIR")
-  return trackers.make_tracker(METHOD.value, model_path() or "", overrides(),
-                               bfloat16=BFLOAT16.value)
+  return trackers.make_tracker(METHOD.value, model_path() or "", flag_settings(),
+                               bfloat16=BFLOAT16.value, profile_settings=profile_settings())
 
 
 def method_name() -> str:

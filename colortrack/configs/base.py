@@ -121,6 +121,12 @@ def get_base_config() -> ml_collections.ConfigDict:
   # colortrack_basis.npz, `train.export --retune --fit_basis`): ~D/k times less pointer
   # work. 0: the full features.
   config.inference.feature_dims = 0
+  # The windowed pointer's dot products: "float32", "bfloat16" (features rounded to
+  # bfloat16, products summed in float32, each affinity rounded to bfloat16: ~2.8x faster
+  # matrix products on CPUs with AVX512_BF16 or AMX; the default's DAVIS-2016 dev J&F
+  # 0.6589 against 0.6581, BENCHMARKS.md "Fast tracking") or "auto": bfloat16 where the
+  # CPU has those instructions, else float32 (emulated bfloat16 would be slower).
+  config.inference.pointer_precision = "auto"
   # Settings for tracking keypoints only, where set (e.g. upsampled frames: keypoints
   # need a finer grid than masks); flags still override them.
   config.inference.keypoints = ml_collections.ConfigDict()

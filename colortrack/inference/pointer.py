@@ -53,6 +53,8 @@ class PropagationConfig:
   ensemble_members: int = 0
   # Compare cells on the first k principal directions of the features (0: all).
   feature_dims: int = 0
+  # The windowed pointer's dot products: float32, bfloat16 or auto (see propagation).
+  pointer_precision: str = "float32"
   chunk_size: int = 4096
 
 
@@ -91,11 +93,23 @@ class PointerTracker:
     self._local = tf.function(propagation.propagate_local)  # with global candidates
     self._global = propagation.propagate
 
+  def _pointer_key(self, embedding: np.ndarray, config: PropagationConfig):
+    """The embedding as the windowed pointer reads it (a tensor in its precision), made
+    once per frame: a frame stays in memory for `window` more frames."""
+    if config.radius <= 0:
+      return None
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    return tf.cast(tf.constant(embedding, tf.float32), self._precision(config))
+
   def _copy(self, embedding: np.ndarray, memory, first=None,
-            config: Optional[PropagationConfig] = None) -> np.ndarray:
+            config: Optional[PropagationConfig] = None, key=None) -> np.ndarray:
+    """Labels `[h, w, C]` of `embedding` copied from `memory`: (embedding, labels,
+    pointer key) per reference frame; `key` is `embedding`'s pointer key."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
     config = config or self.config
     h, w, dim = embedding.shape
     if config.radius > 0:
+      key = key if key is not None else self._pointer_key(embedding, config)
       extra = {}
       local = memory
       if first is not None and config.first_global:
@@ -104,14 +118,13 @@ class PointerTracker:
         if rest and foreground.any():
           local = rest
           extra = dict(global_keys=first[0][foreground], global_labels=first[1][foreground])
-      keys = np.stack([m[0] for m in local])
-      values = np.stack([m[1] for m in local])
+      keys = tf.stack([m[2] for m in local])
+      values = np.stack([m[1] for m in local]).astype(np.float32, copy=False)
       if extra:
-        return self._local(embedding, keys, values, config.temperature, int(config.radius),
-                           config.top_k, **extra).numpy()
+        return self._local(key, keys, values, config.temperature, int(config.radius),
+                           config.top_k, precision=self._precision(config), **extra).numpy()
       return self._local_graph(embedding.shape, values.shape[-1], config)(
-          embedding.astype(np.float32), keys.astype(np.float32),
-          values.astype(np.float32)).numpy()
+          key, keys, values).numpy()
     references = np.concatenate([m[0].reshape(-1, dim) for m in memory])
     reference_labels = np.concatenate([m[1].reshape(h * w, -1) for m in memory])
     labels = self._global(embedding.reshape(-1, dim), references, reference_labels,
@@ -123,17 +136,24 @@ class PointerTracker:
     """`propagate_local` traced once for `[h, w, D]` grids and any number of references."""
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
+    precision = self._precision(config)
     key = (tuple(grid_shape), num_labels, float(config.temperature), int(config.radius),
-           int(config.top_k))
+           int(config.top_k), precision)
     if key not in self._local_graphs:
       h, w, dim = grid_shape
       self._local_graphs[key] = tf.function(
           functools.partial(propagation.propagate_local, temperature=float(config.temperature),
-                            radius=int(config.radius), top_k=int(config.top_k)),
-          input_signature=[tf.TensorSpec([h, w, dim], tf.float32),
-                           tf.TensorSpec([None, h, w, dim], tf.float32),
+                            radius=int(config.radius), top_k=int(config.top_k),
+                            precision=precision),
+          input_signature=[tf.TensorSpec([h, w, dim], precision),
+                           tf.TensorSpec([None, h, w, dim], precision),
                            tf.TensorSpec([None, h, w, num_labels], tf.float32)])
     return self._local_graphs[key]
+
+  @staticmethod
+  def _precision(config: PropagationConfig) -> str:
+    from colortrack.inference import propagation  # pylint: disable=g-import-not-at-top
+    return propagation.resolve_precision(config.pointer_precision)
 
   def propagate_grid(self, frames: Iterable[np.ndarray], first_labels_fn,
                      renormalize: bool = False, gate: bool = False,
@@ -153,22 +173,23 @@ class PointerTracker:
       frame = resize(frame, *scaled_size(*frame.shape[:2],
                                          self.scale_for(*frame.shape[:2], config)))
       embedding = self.embed(frame, config)  # [h, w, D]
+      key = self._pointer_key(embedding, config)
       if first is None:
         labels = first_labels_fn(*embedding.shape[:2])
-        first = (embedding, labels)
+        first = (embedding, labels, key)
         recent.append(first)
         yield labels
         continue
       memory = list(recent)
       if config.use_first and not any(m is first for m in memory):
         memory = [first] + memory
-      labels = self._copy(embedding, memory, first if config.use_first else None, config)
+      labels = self._copy(embedding, memory, first if config.use_first else None, config, key)
       if gate and config.min_first_similarity > 0:
         labels = labels_lib.gate_by_first_frame(labels, embedding, first[0], first[1],
                                                 config.min_first_similarity)
       if renormalize:
         labels = labels_lib.renormalize(labels, config.renormalize_floor)
-      recent.append((embedding, labels_lib.harden(labels) if config.hard else labels))
+      recent.append((embedding, labels_lib.harden(labels) if config.hard else labels, key))
       yield labels
 
   def embed(self, frame: np.ndarray, config: PropagationConfig) -> np.ndarray:

@@ -7,8 +7,33 @@ to reference cells within `radius` cells in row and column of every reference
 frame. Both can keep only each row's top-k affinities (test-time options).
 """
 
+import functools
+
 import numpy as np
 import tensorflow as tf
+
+from colortrack import validation
+
+
+@functools.lru_cache(maxsize=None)
+def bfloat16_is_fast() -> bool:
+  """Whether this CPU multiplies bfloat16 matrices natively (AVX512_BF16 or AMX)."""
+  try:
+    with open("/proc/cpuinfo") as f:
+      flags = f.read()
+  except OSError:  # not Linux: no way to tell cheaply, keep float32
+    return False
+  return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+  """"auto" -> "bfloat16" where it is native (`bfloat16_is_fast`), else "float32"."""
+  if precision == "auto":
+    return "bfloat16" if bfloat16_is_fast() else "float32"
+  if precision not in validation.POINTER_PRECISIONS:
+    raise ValueError(f"pointer precision {precision!r}: use one of "
+                     f"{validation.POINTER_PRECISIONS}")
+  return precision
 
 
 def propagate(target, references, reference_labels, temperature, chunk_size: int = 4096,
@@ -75,7 +100,8 @@ def _window_bias(geometry, radius: int) -> np.ndarray:
 
 
 def propagate_local(target, references, reference_labels, temperature, radius: int,
-                    top_k: int = 0, tile: int = 12, global_keys=None, global_labels=None):
+                    top_k: int = 0, tile: int = 12, global_keys=None, global_labels=None,
+                    precision: str = "float32"):
   """The pointer restricted to a (2 radius + 1)^2 window, on grids.
 
   target `[h, w, D]`, references `[F, h, w, D]`, reference_labels `[F, h, w, C]`.
@@ -86,22 +112,32 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
   `global_keys` `[M, D]` / `global_labels` `[M, C]` (optional): candidates
   every target cell may copy from wherever they are (the first frame's object
   cells, so an object that left and came back elsewhere is found again); they
-  share the window's softmax (and its top-k).
+  share the window's softmax (and its top-k). `precision` "bfloat16": features
+  are rounded to bfloat16 for the dot products (summed in float32 by oneDNN, each
+  affinity rounded to bfloat16; softmax and labels stay float32).
   """
-  target = tf.convert_to_tensor(target, tf.float32)
-  references = tf.convert_to_tensor(references, tf.float32)
+  dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
+  # Cast once, not per tile (the windows overlap); features may come cast already.
+  target = tf.cast(target, dtype)
+  references = tf.cast(references, dtype)
   reference_labels = tf.convert_to_tensor(reference_labels, tf.float32)
   height, width, dim = target.shape
   frames = tf.shape(references)[0]  # may vary between calls of one trace (a filling window)
   num_labels = reference_labels.shape[-1]
   radius = int(radius)
+  if global_keys is not None:
+    global_keys = tf.cast(global_keys, dtype)
+
+  def affinity(queries, keys):
+    return tf.cast(tf.matmul(queries, keys, transpose_b=True), tf.float32) / temperature
+
   blocks = []
   biases = {}
   for rows, cols, key_rows, key_cols in window_tiles(height, width, tile, radius):
     queries = tf.reshape(target[rows, cols], [-1, dim])
     keys = tf.reshape(references[:, key_rows, key_cols], [-1, dim])
     values = tf.reshape(reference_labels[:, key_rows, key_cols], [-1, num_labels])
-    logits = tf.matmul(queries, keys, transpose_b=True) / temperature
+    logits = affinity(queries, keys)
     # Keys outside the window get -1e9: an additive bias per (query, key cell), the same for
     # every reference frame, built at trace time (the grid size is static) and shared by
     # the tiles of one geometry (all interior tiles).
@@ -114,8 +150,7 @@ def propagate_local(target, references, reference_labels, temperature, radius: i
     logits = tf.reshape(tf.reshape(logits, [num_queries, frames, cells]) + bias[:, None],
                         [num_queries, -1])
     if global_keys is not None:
-      logits = tf.concat([logits, tf.matmul(queries, global_keys, transpose_b=True) /
-                          temperature], axis=1)
+      logits = tf.concat([logits, affinity(queries, global_keys)], axis=1)
       values = tf.concat([values, global_labels], axis=0)
     if top_k > 0:
       candidates = logits.shape[1]

@@ -18,6 +18,7 @@ from colortrack import validation
 from colortrack.inference import baselines
 from colortrack.inference import mast
 from colortrack.inference import pointer
+from colortrack.inference import propagation
 
 # The trackers' names, for callers of this module.
 PropagationConfig = pointer.PropagationConfig
@@ -54,7 +55,9 @@ class TrackingSettings:
   keypoint_sigma: the width in grid cells of the Gaussian a keypoint is drawn as;
   ensemble_members: an ensemble export tracks with its first N networks (0: all);
   feature_dims: cells are compared on the first k principal directions of the
-  features (the export's basis; 0: the full features).
+  features (the export's basis; 0: the full features);
+  pointer_precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU
+  computes it natively: `propagation.bfloat16_is_fast`).
   """
   memory: str
   window: int
@@ -74,6 +77,7 @@ class TrackingSettings:
   keypoint_sigma: float
   ensemble_members: int
   feature_dims: int
+  pointer_precision: str
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -86,7 +90,8 @@ class TrackingSettings:
         max_short_side=self.max_short_side, keypoint_sigma=self.keypoint_sigma,
         renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
         first_global=self.first_global, min_first_similarity=self.min_first_similarity,
-        ensemble_members=self.ensemble_members, feature_dims=self.feature_dims)
+        ensemble_members=self.ensemble_members, feature_dims=self.feature_dims,
+        pointer_precision=self.pointer_precision)
 
   def as_dict(self) -> dict:
     return dataclasses.asdict(self)
@@ -96,17 +101,21 @@ KEYPOINTS = "keypoints"  # the section of `config.inference` for tracking points
 
 
 def settings(model_config=None, overrides: Optional[dict] = None,
-             for_keypoints: bool = False) -> TrackingSettings:
+             for_keypoints: bool = False,
+             profile_settings: Optional[dict] = None) -> TrackingSettings:
   """`overrides` (e.g. flags), else the model's `config.inference`, else the base config's.
 
   With `for_keypoints`, the set values of `config.inference.keypoints` (settings
   tuned for points, e.g. upsampled frames) replace the others before `overrides`.
+  `profile_settings` (a `--profile`'s) replace the model's own settings, below its
+  keypoint section: a profile's window for masks leaves the keypoints' tuning alone.
   """
   from colortrack.configs import base  # pylint: disable=g-import-not-at-top
   values = dict(base.get_base_config().inference)
   values.update(use_first=True)
   if model_config is not None and "inference" in model_config:
     values.update(dict(model_config.inference))
+  values.update(profile_settings or {})
   keypoint_values = dict(values.pop(KEYPOINTS, None) or {})
   if for_keypoints:
     values.update({k: v for k, v in keypoint_values.items() if v is not None})
@@ -131,11 +140,11 @@ def settings(model_config=None, overrides: Optional[dict] = None,
 
 
 def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = None,
-                 bfloat16: bool = False):
+                 bfloat16: bool = False, profile_settings: Optional[dict] = None):
   """'model' (needs model_path), 'identity' or 'flow'.
 
   For 'model', the tracker (window or MAST memory) and its settings come from
-  `settings(model's config, overrides)`.
+  `settings(model's config, overrides, profile_settings=profile_settings)`.
   """
   if method == "identity":
     return baselines.IdentityTracker()
@@ -147,8 +156,10 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
   embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
                                features=(overrides or {}).get("features"),
                                output_stride=(overrides or {}).get("output_stride"))
-  return learned_tracker(embedder, settings(embedder.config, overrides),
-                         settings(embedder.config, overrides, for_keypoints=True))
+  return learned_tracker(
+      embedder, settings(embedder.config, overrides, profile_settings=profile_settings),
+      settings(embedder.config, overrides, for_keypoints=True,
+               profile_settings=profile_settings))
 
 
 def learned_tracker(embedder, values: TrackingSettings,
@@ -170,5 +181,6 @@ def learned_tracker(embedder, values: TrackingSettings,
     tracker = pointer.PointerTracker(embedder, values.propagation(), keypoint_config)
   else:
     raise errors.UserError(f"memory={values.memory!r}: use window or mast")
-  tracker.settings = values.as_dict()  # what a results record names
+  tracker.settings = values.as_dict()  # what a results record names: "auto" resolved
+  tracker.settings["pointer_precision"] = propagation.resolve_precision(values.pointer_precision)
   return tracker

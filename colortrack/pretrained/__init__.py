@@ -11,13 +11,13 @@ from colortrack import errors
 DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODEL = os.path.join(DIRECTORY, "ensemble_cpu")
 
-# Points on the speed / quality frontier (BENCHMARKS.md, "Where things stand"): a shipped
-# model and the test-time settings that override its defaults. `--profile` / load_tracker's
-# `profile=`; explicit flags and keywords override a profile's settings in turn.
+# Points on the speed / quality frontier (`benchmarks/frontier.py`; README "Results"): a
+# shipped model and the test-time settings that override its defaults. `--profile` /
+# load_tracker's `profile=`; explicit flags and keywords override a profile's settings.
 PROFILES = {
-    "best": ("ensemble_cpu", {}),  # the default: four networks, all 1,024 features
-    "balanced": ("ensemble_cpu", {"feature_dims": 256}),  # ~2x faster, J&F -0.018
-    "fast": ("mast_cpu", {}),  # one network: ~5x faster, J&F -0.089
+    "best": ("ensemble_cpu", {}),  # the default: four networks, radius 16 cells
+    "balanced": ("ensemble_cpu", {"radius": 12}),  # four networks, a smaller window
+    "fast": ("mast_cpu", {}),  # one network
 }
 DEFAULT_PROFILE = "best"
 

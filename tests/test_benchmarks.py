@@ -1,0 +1,62 @@
+"""The frontier and profiling benchmarks' own logic (their numbers are measured, not tested)."""
+
+import csv
+import json
+import os
+
+import numpy as np
+
+from benchmarks import frontier
+from benchmarks import tracking_profile
+from colortrack.data import masks as masks_lib
+from colortrack.data import synthetic
+from colortrack.inference import trackers
+
+
+def _write_point(folder, jf, pck, fps):
+  """A point's parts as eval.davis, eval.jhmdb and frontier itself write them."""
+  os.makedirs(os.path.join(folder, "davis"))
+  with open(os.path.join(folder, "davis", "global_results-val.csv"), "w") as f:
+    f.write(f"J&F-Mean,J-Mean\n{jf},0.5\n")
+  for dataset in ("jhmdb", "badja"):
+    os.makedirs(os.path.join(folder, dataset))
+    with open(os.path.join(folder, dataset, "pck.csv"), "w") as f:
+      writer = csv.writer(f)
+      writer.writerow(["video", "PCK@0.1", "PCK@0.2"])
+      writer.writerow(["clip", 1.0, 2.0])
+      writer.writerow(["all", pck[0], pck[1]])
+  with open(os.path.join(folder, frontier.SPEED_NAME), "w") as f:
+    json.dump({"854x480": {"frames_per_s": fps}, "1920x1080": {"frames_per_s": fps / 2},
+               "peak_rss_mib": 1234}, f)
+
+
+def test_frontier_reads_finished_parts_without_running_them(tmp_path):
+  # Every part exists: nothing is run (no data folder is even needed), the row is read back.
+  _write_point(str(tmp_path / "fast"), 0.5, (30.0, 45.5), 6.0)
+  row = frontier.measure_point("fast", ["--profile=fast"], str(tmp_path), "/nonexistent", 20)
+  assert row == {"point": "fast", "davis_jf": 0.5, "jhmdb_pck": [30.0, 45.5],
+                 "badja_pck": [30.0, 45.5], "fps_480p": 6.0, "fps_1080p": 3.0,
+                 "peak_rss_mib": 1234}
+  text = frontier.table([row])
+  assert "| `--profile=fast` (`mast_cpu`, one network) | 0.500 | 30.00 / 45.50 |" in text
+  assert text.rstrip().endswith("| 6.00 | 3.00 | 1,234 MiB |")
+  frontier.plot([row], str(tmp_path / "frontier.png"))
+  assert (tmp_path / "frontier.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_profile_stages_add_up_to_the_run(tmp_path):
+  video = synthetic.generate_video(0, num_frames=6, height=64, width=80)
+  path = str(tmp_path / "video.mp4")
+  synthetic.write_video_file(path, video.frames, video.fps)
+  mask = str(tmp_path / "mask.png")
+  masks_lib.write_mask(mask, video.masks[0])
+  result = tracking_profile.profile(trackers.FlowTracker(), path, mask, str(tmp_path / "out"))
+  assert result["frames"] == 6
+  stages = result["stages"]
+  # A baseline has no networks or pointer; what it does is decoded, written and drawn.
+  assert "networks (embed)" not in stages
+  for stage in ("decode", "mask PNGs", "overlay drawing", "overlay encoding"):
+    assert stages[stage] > 0, stage
+  total = sum(stages.values())
+  assert np.isclose(total, result["seconds_per_frame"], atol=1e-3)
+  assert stages["other"] >= -1e-3
