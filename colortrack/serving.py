@@ -212,6 +212,33 @@ def make_module(model: colorizer_lib.Colorizer, config=None,
                        features=features or tracking_features(config))
 
 
+# Config fields holding paths of the machine a model was trained on. An export keeps only
+# their names (`stored_name`): what the data or the starting point was called, never where.
+MACHINE_PATH_FIELDS = (("data", "train_pattern"), ("data", "codebook"),
+                       ("train", "init_workdir"))
+_GLOB_CHARACTERS = frozenset("*?[")
+
+
+def stored_name(path: str) -> str:
+  """A path as an export records it: its last component, or the last two when the last is
+  a glob pattern ("/work/runs/clips_all/*.tfrecord" -> "clips_all/*.tfrecord")."""
+  parts = [p for p in path.replace(os.sep, "/").split("/") if p not in ("", ".", "..")]
+  keep = 2 if parts and _GLOB_CHARACTERS & set(parts[-1]) else 1
+  return "/".join(parts[-keep:])
+
+
+def without_machine_paths(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A copy of `config` (and of its ensemble members' entries) whose MACHINE_PATH_FIELDS
+  hold names instead of paths (comma-separated lists name by name)."""
+  values = config.to_dict()
+  for entry in [values] + list(values.get("ensemble") or []):
+    for section, key in MACHINE_PATH_FIELDS:
+      value = (entry.get(section) or {}).get(key)
+      if isinstance(value, str) and value:
+        entry[section][key] = ",".join(stored_name(p) for p in value.split(","))
+  return ml_collections.ConfigDict(values)
+
+
 def ensemble_entry(config) -> dict:
   """What an export's config records of an ensemble member: its method and network."""
   config = config.to_dict()
@@ -319,7 +346,7 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
     if config is not None:
       with files.atomic_output(os.path.join(tmp_dir, CONFIG_NAME)) as tmp_path:
         with open(tmp_path, "w") as f:
-          f.write(config.to_json_best_effort(indent=2))
+          f.write(without_machine_paths(config).to_json_best_effort(indent=2))
     max_diff = verify_export(module, tmp_dir)
     os.chmod(tmp_dir, 0o777 & ~files.umask())
     if os.path.isdir(export_dir) and os.listdir(export_dir):
@@ -350,7 +377,8 @@ def retune(export_dir: str, assignments: Sequence[str]):
 
   `assignments` are `KEY=VALUE` as in `with_inference_defaults`. Only
   CONFIG_NAME is rewritten (atomically); the weights and any other files in the
-  folder (a model card) are left as they are.
+  folder (a model card) are left as they are. Paths of the training machine in the
+  config become names (`without_machine_paths`), as in a new export.
   """
   check_retune_target(export_dir)
   path = os.path.join(export_dir, CONFIG_NAME)
@@ -358,7 +386,7 @@ def retune(export_dir: str, assignments: Sequence[str]):
     config = ml_collections.ConfigDict(files.read_json(path))
   except ValueError as e:
     raise ExportError(f"{path}: unreadable ({errors.first_line(e)})") from e
-  config = with_inference_defaults(config, assignments)
+  config = without_machine_paths(with_inference_defaults(config, assignments))
   files.ensure_output_dir(export_dir, "export folder")
   # The folder was recognized above as a colortrack export: its config is colortrack's.
   with files.atomic_output(path, known_ours=True) as tmp_path:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 
+import ml_collections
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -134,6 +135,33 @@ def test_retune_changes_only_the_defaults_of_an_export(workdir, tmp_path):
   with pytest.raises(errors.UserError, match="KEY one of"):
     serving.retune(target, ["windw=2"])
   assert embedder_lib.load(target).config.inference.window == config.inference.window
+
+
+def test_exports_store_names_not_the_training_machines_paths(workdir, tmp_path):
+  config = trainer.load_config(workdir)
+  config.unlock()
+  config.data.train_pattern = "/srv/me/clips_a/*.tfrecord,/srv/me/clips_b/*.tfrecord"
+  config.train.init_workdir = "/home/me/runs/pair"
+  config.data.codebook = "../data/codebook.npz"
+  target = str(tmp_path / "saved")
+  serving.export(trainer.restore_model(workdir), target, config)
+  stored = embedder_lib.load(target).config
+  assert stored.data.train_pattern == "clips_a/*.tfrecord,clips_b/*.tfrecord"
+  assert stored.train.init_workdir == "pair"
+  assert stored.data.codebook == "codebook.npz"
+  # An ensemble member's entry is cleaned too, and retune cleans an older export's config.
+  member = {"method": "mast", "data": {"train_pattern": "/x/y/clips/*.tfrecord"},
+            "train": {"init_workdir": None}}
+  assert serving.without_machine_paths(ml_collections.ConfigDict(
+      {"ensemble": [member]})).ensemble[0]["data"]["train_pattern"] == "clips/*.tfrecord"
+  config_path = os.path.join(target, serving.CONFIG_NAME)
+  with open(config_path) as f:
+    text = f.read().replace('"pair"', '"/home/me/runs/pair"')
+  with open(config_path, "w") as f:
+    f.write(text)
+  assert serving.retune(target, []).train.init_workdir == "pair"
+  with open(config_path) as f:
+    assert "/home/me" not in f.read()
 
 
 def test_export_check_fails_on_nan():
