@@ -10,7 +10,7 @@ JHMDB clip and on BADJA, and `benchmarks.hd_tracking` (a synthetic video at
 854x480 and 1920x1080, tracked end to end by `colortrack.track`'s function,
 masks and overlay written, after a warm-up run), whose peak RSS is read from the
 kernel (`wait4`). A part whose output exists is not run again (delete
-RESULTS_DIR/<point> to measure again). Speeds are only comparable on an idle
+RESULTS_DIR/<point> to measure again; a point whose flags changed is refused). Speeds are only comparable on an idle
 machine. Writes RESULTS_DIR/frontier.json, frontier.md (the table, as the README
 shows it) and frontier.png (DAVIS J&F against 854x480 frames/s, log x).
 """
@@ -45,6 +45,7 @@ POINTS = {
     "identity": ("`--method=identity` (frame 0's mask everywhere)", ["--method=identity"]),
 }
 SPEED_NAME = "speed.json"
+POINT_NAME = "point.json"  # the flags a point's folder was measured with
 
 
 def run(command, log_path: str) -> int:
@@ -62,6 +63,16 @@ def measure_point(name: str, tracking_args, root: str, data: str, num_frames: in
   """Runs what is missing of one point's parts; returns its row."""
   folder = os.path.join(root, name)
   os.makedirs(folder, exist_ok=True)
+  # A point's folder holds one set of flags' results: never a mix of two definitions.
+  point_path = os.path.join(folder, POINT_NAME)
+  if os.path.exists(point_path):
+    with open(point_path) as f:
+      recorded = json.load(f)
+    if recorded != list(tracking_args):
+      raise SystemExit(f"{folder}: measured with {recorded}, not {list(tracking_args)}; "
+                       "delete the folder to measure this point again")
+  else:
+    files.write_json_atomic(point_path, list(tracking_args))
   python = [sys.executable, "-m"]
   davis_dir = os.path.join(folder, "davis")
   davis_csv = os.path.join(davis_dir, "global_results-val.csv")

@@ -5,6 +5,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from benchmarks import frontier
 from benchmarks import tracking_profile
@@ -42,6 +43,10 @@ def test_frontier_reads_finished_parts_without_running_them(tmp_path):
   assert text.rstrip().endswith("| 6.00 | 3.00 | 1,234 MiB |")
   frontier.plot([row], str(tmp_path / "frontier.png"))
   assert (tmp_path / "frontier.png").read_bytes()[:4] == b"\x89PNG"
+  # The folder now belongs to these flags: another definition of the point is refused.
+  with pytest.raises(SystemExit, match="measured with"):
+    frontier.measure_point("fast", ["--profile=fast", "--radius=4"], str(tmp_path),
+                           "/nonexistent", 20)
 
 
 def test_profile_stages_add_up_to_the_run(tmp_path):
