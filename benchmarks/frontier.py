@@ -53,9 +53,9 @@ def run(command, log_path: str) -> int:
   with open(log_path, "w") as log:
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     _, status, usage = os.wait4(process.pid, 0)
-  process.returncode = os.waitstatus_to_exitcode(status)
-  if process.returncode:
-    raise SystemExit(f"{' '.join(command)}: exit {process.returncode}; see {log_path}")
+  code = os.waitstatus_to_exitcode(status)  # wait4 reaped it: Popen never sees the status
+  if code:
+    raise SystemExit(f"{' '.join(command)}: exit {code}; see {log_path}")
   return round(usage.ru_maxrss / 1024)  # Linux reports KiB
 
 
