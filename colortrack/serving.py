@@ -18,7 +18,9 @@ test-time defaults), which colortrack's trackers read. An ensemble export
 (`EnsembleModule`) embeds with several networks at once; its config is the first
 network's, with the others' methods and networks listed under `ensemble` and
 each network's feature channels under `ensemble_feature_dims` (so a tracker's
-`ensemble_members=N` can use the first N networks).
+`ensemble_members=N` can use the first N networks), and one more signature per
+network, `embed_network_<i>`(frames) -> its L2-normalized features alone (so those
+N networks are the only ones run).
 """
 
 import glob
@@ -48,6 +50,9 @@ FEATURES = ("embedding",) + tuple(ENCODER_STAGES)
 # An ensemble export's config key: the feature channels of each network, in order
 # (the first network's, then its `ensemble` members'), so a tracker can use the first N.
 ENSEMBLE_DIMS_KEY = "ensemble_feature_dims"
+# An ensemble export's signatures `embed_network_0`, `embed_network_1`, ...: one network's
+# L2-normalized features each (`EnsembleModule.member_signatures`).
+MEMBER_SIGNATURE = "embed_network_"
 
 
 class TrackerModule(tf.Module):
@@ -144,6 +149,19 @@ class EnsembleModule(TrackerModule):
     scale = 1.0 / float(len(self.members)) ** 0.5
     return tf.concat([tf.math.l2_normalize(m.embed_frames(frames), axis=-1) * scale
                       for m in self.members], axis=-1)
+
+  def member_signatures(self) -> dict:
+    """{`MEMBER_SIGNATURE` + i: network i's features alone, L2-normalized}: a tracker that
+    uses the first N networks runs those N only (`Embedder`), not all of them."""
+    spec = tf.TensorSpec([None, None, None, 3], tf.uint8)
+
+    def member_fn(member):
+      return tf.function(
+          lambda frames: {"embeddings": tf.math.l2_normalize(member.embed_frames(frames),
+                                                             axis=-1)},
+          input_signature=[spec])
+
+    return {f"{MEMBER_SIGNATURE}{i}": member_fn(m) for i, m in enumerate(self.members)}
 
 
 def tracking_features(config) -> str:
@@ -341,8 +359,10 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
     shutil.rmtree(stale, ignore_errors=True)  # left by a killed export of ours
   tmp_dir = tempfile.mkdtemp(prefix=f".{name}.export-", dir=parent)
   try:
-    tf.saved_model.save(module, tmp_dir, signatures={
-        "embed": module.embed, "propagate": module.propagate})
+    signatures = {"embed": module.embed, "propagate": module.propagate}
+    if isinstance(module, EnsembleModule):
+      signatures.update(module.member_signatures())
+    tf.saved_model.save(module, tmp_dir, signatures=signatures)
     if config is not None:
       with files.atomic_output(os.path.join(tmp_dir, CONFIG_NAME)) as tmp_path:
         with open(tmp_path, "w") as f:
@@ -362,6 +382,53 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
     shutil.rmtree(tmp_dir, ignore_errors=True)
     raise
   return module, max_diff
+
+
+def restore_export(export_dir: str):
+  """The Keras networks of a colortrack export, rebuilt from its config and weights:
+  (model, config, ensemble) as `export` takes them, to write the export again in this
+  version's format (e.g. with per-network signatures).
+
+  Each variable is assigned from the export's checkpoint by its object path
+  (`members/1/model/encoder/stages/0/0/conv1/_kernel`): the modules are rebuilt
+  as `export` builds them, so every path resolves; one that does not is an
+  ExportError, never a silently untrained weight.
+  """
+  check_retune_target(export_dir)
+  try:
+    config = ml_collections.ConfigDict(files.read_json(os.path.join(export_dir, CONFIG_NAME)))
+  except ValueError as e:
+    raise ExportError(f"{export_dir}: unreadable {CONFIG_NAME} ({errors.first_line(e)})") from e
+
+  def build(member_config):
+    return colorizer_lib.build_colorizer(member_config.model, member_config.data.clip_len,
+                                         member_config.data.image_size,
+                                         registry.get(member_config).input_channels)
+
+  model = build(config)
+  module = make_module(model, config)
+  ensemble = [(build(c), c) for c in
+              (ml_collections.ConfigDict(entry) for entry in config.get("ensemble") or [])]
+  if ensemble:
+    module = EnsembleModule([module] + [make_module(m, c, module.features)
+                                        for m, c in ensemble])
+  module.embed_frames(tf.zeros([1, 2 * model.output_stride, 2 * model.output_stride, 3],
+                               tf.uint8))  # builds the variables
+  reader = tf.train.load_checkpoint(os.path.join(export_dir, "variables", "variables"))
+  suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
+  for key in reader.get_variable_to_shape_map():
+    if not key.endswith(suffix):
+      continue
+    target = module
+    try:
+      for part in key[:-len(suffix)].split("/"):
+        target = target[int(part)] if isinstance(target, (list, tuple)) else getattr(target,
+                                                                                      part)
+      target.assign(reader.get_tensor(key))
+    except (AttributeError, IndexError, ValueError, TypeError) as e:
+      raise ExportError(f"{export_dir}: weight {key} has no place in the network its config "
+                        f"describes ({errors.first_line(e)})") from e
+  return model, config, ensemble
 
 
 def check_retune_target(export_dir: str) -> None:

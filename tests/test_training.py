@@ -235,6 +235,17 @@ class TrainingTest(tf.test.TestCase):
     self.assertAllClose(loaded(frames, networks=2), served)
     with self.assertRaisesRegex(errors.UserError, "ensemble_members=3, but the model has 2"):
       loaded(frames, networks=3)
+    # networks=1 ran the first network's own signature only; all networks, then sliced and
+    # rescaled (an export without per-network signatures), give the same features.
+    self.assertLen(loaded._network_fns, 2)  # pylint: disable=protected-access
+    sliced = embedder.Embedder(loaded._embed_fn, 8, "all networks", loaded.config)  # pylint: disable=protected-access
+    self.assertAllClose(loaded(frames, networks=1), sliced(frames, networks=1), atol=1e-6)
+    # --from_export: the networks rebuilt from the export's own files, written again.
+    model, config_again, members = serving.restore_export(export_dir)
+    self.assertEqual([c.method for _, c in members], ["mast"])
+    again_dir = os.path.join(self.root, "saved_ensemble_again")
+    serving.export(model, again_dir, config_again, members)
+    self.assertAllClose(embedder.load(again_dir)(frames), served, atol=1e-6)
     # Set for keypoints only, it reaches the tracker's keypoint settings and no others.
     tuned = serving.with_inference_defaults(loaded.config, ["keypoints.ensemble_members=1"])
     tracker = trackers.learned_tracker(loaded, trackers.settings(tuned),

@@ -22,6 +22,11 @@ frames by the mean of the networks' cosine similarities), e.g. the colorization
 and MAST networks shipped as the default model (its MODEL_CARD.md):
   python -m train.export --workdir=/tmp/tiny --ensemble_workdirs=/tmp/tiny_mast \
       --export_dir=/tmp/tiny_ensemble
+An ensemble export also has one signature per network, so a tracker that uses
+its first N networks (`ensemble_members=N`, e.g. for keypoints) runs only those.
+--from_export writes an existing export again in this version's format, same
+weights and config (how the shipped default got its per-network signatures):
+  python -m train.export --from_export=/tmp/tiny_ensemble --export_dir=/tmp/tiny_ensemble2
 
 The export is written to a temp folder beside --export_dir, reloaded and
 checked against the Keras model (finite, equal `embed`), then renamed into
@@ -48,6 +53,10 @@ _ENSEMBLE_WORKDIRS = flags.DEFINE_list(
 _FIT_BASIS = flags.DEFINE_string(
     "fit_basis", None, "With --retune: videos / frame folders (comma-separated) on whose "
     "frames the principal directions of the features are fitted and stored with the export.")
+_FROM_EXPORT = flags.DEFINE_string(
+    "from_export", None, "Instead of --workdir: an existing colortrack export, written again "
+    "in this version's format (e.g. an ensemble's per-network signatures), same weights and "
+    "config (a feature basis and model card stay where they are: copy them).")
 _FIT_BASIS_FRAMES = flags.DEFINE_integer("fit_basis_frames", 200, "Frames sampled for "
                                          "--fit_basis, spread over the sources.", lower_bound=1)
 flags.mark_flags_as_required(["export_dir"])
@@ -74,10 +83,21 @@ def main(argv):
               if isinstance(section, dict) for name, v in sorted(section.items()) if v is not None]
     logging.info("%s: test-time defaults now %s", _EXPORT_DIR.value, ", ".join(shown))
     return
-  if not _WORKDIR.value:
-    raise serving.ExportError("--workdir is required (or --retune to change an export's defaults)")
   if _FIT_BASIS.value:
     raise serving.ExportError("--fit_basis goes with --retune (after the export is written)")
+  if _FROM_EXPORT.value:
+    if _WORKDIR.value or _ENSEMBLE_WORKDIRS.value or _INFERENCE.value:
+      raise serving.ExportError("--from_export writes an export again as it is: give "
+                                "--export_dir only (then --retune to change its defaults)")
+    serving.check_export_dir(_EXPORT_DIR.value)
+    model, config, ensemble = serving.restore_export(_FROM_EXPORT.value)
+    _, max_diff = serving.export(model, _EXPORT_DIR.value, config, ensemble)
+    logging.info("exported %s again as %s (%.1f MiB); reloaded embed == Keras model "
+                 "(max |diff| %.2g)", _FROM_EXPORT.value, _EXPORT_DIR.value,
+                 serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20, max_diff)
+    return
+  if not _WORKDIR.value:
+    raise serving.ExportError("--workdir is required (or --retune to change an export's defaults)")
   serving.check_export_dir(_EXPORT_DIR.value)
   config = serving.with_inference_defaults(trainer.load_config(_WORKDIR.value),
                                            _INFERENCE.value)

@@ -29,8 +29,11 @@ class Embedder:
   """
 
   def __init__(self, embed_fn, stride: int, description: str, config=None, path: str = "",
-               fingerprint: str = "", bases: Optional[dict] = None):
+               fingerprint: str = "", bases: Optional[dict] = None, network_fns=()):
     self._embed_fn = embed_fn
+    # An ensemble's networks one by one (frames -> unit features), where the export has
+    # them: the first N of them are all that `networks=N` runs.
+    self._network_fns = tuple(network_fns)
     self.stride = stride
     self.description = description
     self.config = config
@@ -84,7 +87,17 @@ class Embedder:
     self.check_networks(networks)
     if dims:
       self.check_feature_dims(dims, networks)
-    embeddings = np.asarray(self._embed_fn(tf.constant(frames, tf.uint8)))
+    widths = self.network_dims
+    subset = bool(networks) and networks < len(widths)
+    if subset and len(self._network_fns) == len(widths):
+      # Only the networks used are run: each one's unit vectors, scaled by 1 / sqrt(N).
+      frames_tensor = tf.constant(frames, tf.uint8)
+      embeddings = np.concatenate([np.asarray(fn(frames_tensor))
+                                   for fn in self._network_fns[:networks]], axis=-1)
+      embeddings *= np.float32(1.0 / np.sqrt(networks))
+      subset = False  # nothing left to slice
+    else:
+      embeddings = np.asarray(self._embed_fn(tf.constant(frames, tf.uint8)))
     cells = lambda pixels: -(-pixels // self.stride)  # frames are padded to the stride
     expected = (len(frames), cells(frames.shape[1]), cells(frames.shape[2]))
     if embeddings.ndim != 4 or embeddings.shape[:3] != expected:
@@ -95,8 +108,7 @@ class Embedder:
     if not np.all(np.isfinite(embeddings)):
       raise ModelLoadError(f"{self.path}: the model's embeddings hold NaN or inf (its "
                            "training diverged?); nothing tracked with it")
-    widths = self.network_dims
-    if networks and networks < len(widths):
+    if subset:  # an export without per-network signatures: all ran, the first N are kept
       embeddings = embeddings[..., :sum(widths[:networks])] * np.float32(
           np.sqrt(len(widths) / networks))
     if dims:
@@ -155,9 +167,13 @@ def _load_savedmodel(path: str) -> Embedder:
         config = ml_collections.ConfigDict(json.load(f))
     except (OSError, ValueError) as e:
       raise ModelLoadError(f"{config_path}: unreadable ({errors.first_line(e)})") from e
+  networks = []
+  while f"{serving.MEMBER_SIGNATURE}{len(networks)}" in loaded.signatures:
+    network = loaded.signatures[f"{serving.MEMBER_SIGNATURE}{len(networks)}"]
+    networks.append(lambda frames, network=network: network(frames=frames)["embeddings"])
   return Embedder(lambda frames: signature(frames=frames)["embeddings"],
                   int(loaded.stride.numpy()), f"SavedModel {path}", config, path,
-                  savedmodel_fingerprint(path), feature_basis.load(path))
+                  savedmodel_fingerprint(path), feature_basis.load(path), networks)
 
 
 def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
