@@ -308,6 +308,17 @@ def check_finite_weights(model, what: str = "model") -> None:
                         "(training diverged?)")
 
 
+def embed_difference(export_dir: str, other_dir: str) -> float:
+  """Max |diff| of two exports' `embed` on the same random frames (NaN if not finite)."""
+  frames = tf.constant(np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3),
+                                                         dtype=np.uint8))
+  outputs = [tf.saved_model.load(d).signatures["embed"](frames=frames)["embeddings"].numpy()
+             for d in (export_dir, other_dir)]
+  if outputs[0].shape != outputs[1].shape:
+    return float("inf")
+  return float(np.abs(outputs[0] - outputs[1]).max())
+
+
 def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-4) -> float:
   """Reloads `export_dir` and compares `embed` with the Keras model; returns max |diff|.
 
@@ -416,6 +427,7 @@ def restore_export(export_dir: str):
                                tf.uint8))  # builds the variables
   reader = tf.train.load_checkpoint(os.path.join(export_dir, "variables", "variables"))
   suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
+  assigned = set()
   for key in reader.get_variable_to_shape_map():
     if not key.endswith(suffix):
       continue
@@ -428,6 +440,12 @@ def restore_export(export_dir: str):
     except (AttributeError, IndexError, ValueError, TypeError) as e:
       raise ExportError(f"{export_dir}: weight {key} has no place in the network its config "
                         f"describes ({errors.first_line(e)})") from e
+    assigned.add(id(target))
+  unset = [w.path for m in [model] + [m for m, _ in ensemble] for w in m.weights
+           if id(w) not in assigned]
+  if unset:
+    raise ExportError(f"{export_dir}: holds no value for weight {unset[0]} (and "
+                      f"{len(unset) - 1} more) of the network its config describes")
   return model, config, ensemble
 
 

@@ -164,6 +164,26 @@ def test_exports_store_names_not_the_training_machines_paths(workdir, tmp_path):
     assert "/home/me" not in f.read()
 
 
+def test_from_export_refuses_weights_that_do_not_fit_the_config(workdir, tmp_path):
+  target = str(tmp_path / "saved")
+  serving.export(trainer.restore_model(workdir), target, trainer.load_config(workdir))
+  model, _, _ = serving.restore_export(target)  # as exported: every weight found and set
+  np.testing.assert_allclose(model.weights[0].numpy(),
+                             trainer.restore_model(workdir).weights[0].numpy())
+  config_path = os.path.join(target, serving.CONFIG_NAME)
+  original = files.read_json(config_path)
+  for change, message in [(lambda c: c["model"]["encoder_blocks"].__setitem__(-1, 2),
+                           "holds no value for weight"),
+                          (lambda c: c["model"].__setitem__("head_width", 3),
+                           "has no place in the network")]:
+    config = json.loads(json.dumps(original))
+    change(config)
+    with open(config_path, "w") as f:
+      json.dump(config, f)
+    with pytest.raises(serving.ExportError, match=message):
+      serving.restore_export(target)
+
+
 def test_export_check_fails_on_nan():
   class NanModule:
     def embed_frames(self, frames):

@@ -246,6 +246,7 @@ class TrainingTest(tf.test.TestCase):
     again_dir = os.path.join(self.root, "saved_ensemble_again")
     serving.export(model, again_dir, config_again, members)
     self.assertAllClose(embedder.load(again_dir)(frames), served, atol=1e-6)
+    self.assertLess(serving.embed_difference(export_dir, again_dir), 1e-6)
     # Set for keypoints only, it reaches the tracker's keypoint settings and no others.
     tuned = serving.with_inference_defaults(loaded.config, ["keypoints.ensemble_members=1"])
     tracker = trackers.learned_tracker(loaded, trackers.settings(tuned),

@@ -91,9 +91,14 @@ def main(argv):
                                 "--export_dir only (then --retune to change its defaults)")
     serving.check_export_dir(_EXPORT_DIR.value)
     model, config, ensemble = serving.restore_export(_FROM_EXPORT.value)
-    _, max_diff = serving.export(model, _EXPORT_DIR.value, config, ensemble)
-    logging.info("exported %s again as %s (%.1f MiB); reloaded embed == Keras model "
-                 "(max |diff| %.2g)", _FROM_EXPORT.value, _EXPORT_DIR.value,
+    serving.export(model, _EXPORT_DIR.value, config, ensemble)
+    # The graph is traced again by this version's code: it must compute what the old did.
+    max_diff = serving.embed_difference(_FROM_EXPORT.value, _EXPORT_DIR.value)
+    if not max_diff <= 1e-4:  # also false for NaN
+      raise serving.ExportError(f"{_EXPORT_DIR.value}: its embed differs from "
+                                f"{_FROM_EXPORT.value}'s by {max_diff:g}; do not use it")
+    logging.info("exported %s again as %s (%.1f MiB); embed == the original's (max |diff| "
+                 "%.2g)", _FROM_EXPORT.value, _EXPORT_DIR.value,
                  serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20, max_diff)
     return
   if not _WORKDIR.value:
