@@ -308,10 +308,15 @@ def check_finite_weights(model, what: str = "model") -> None:
                         "(training diverged?)")
 
 
+def _check_frames() -> tf.Tensor:
+  """Fixed random uint8 frames `[2, 70, 90, 3]` on which exports are compared."""
+  return tf.constant(np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3),
+                                                       dtype=np.uint8))
+
+
 def embed_difference(export_dir: str, other_dir: str) -> float:
   """Max |diff| of two exports' `embed` on the same random frames (NaN if not finite)."""
-  frames = tf.constant(np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3),
-                                                         dtype=np.uint8))
+  frames = _check_frames()
   outputs = [tf.saved_model.load(d).signatures["embed"](frames=frames)["embeddings"].numpy()
              for d in (export_dir, other_dir)]
   if outputs[0].shape != outputs[1].shape:
@@ -325,10 +330,10 @@ def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-
   Fails (ExportError) when the outputs are not finite or differ by more than
   `tolerance`: NaN never passes.
   """
-  frames = np.random.default_rng(0).integers(0, 256, size=(2, 70, 90, 3), dtype=np.uint8)
+  frames = _check_frames()
   loaded = tf.saved_model.load(export_dir)
-  served = loaded.signatures["embed"](frames=tf.constant(frames))["embeddings"].numpy()
-  keras_out = module.embed_frames(tf.constant(frames)).numpy()
+  served = loaded.signatures["embed"](frames=frames)["embeddings"].numpy()
+  keras_out = module.embed_frames(frames).numpy()
   if not (np.all(np.isfinite(served)) and np.all(np.isfinite(keras_out))):
     raise ExportError(f"{export_dir}: the model's embeddings hold NaN or inf; not exported")
   max_diff = float(np.abs(served - keras_out).max())
