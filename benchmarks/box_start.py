@@ -32,7 +32,7 @@ from colortrack.inference import trackers
 _DAVIS_ROOT = flags.DEFINE_string("davis_root", None, "DAVIS folder.")
 _WORK_DIR = flags.DEFINE_string("work_dir", None, "Scratch folder (a dataset copy with the "
                                 "box-made first masks, and the results).")
-_MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL, "SavedModel or workdir.")
+_MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL, "Export or workdir.")
 _METHOD = flags.DEFINE_enum("method", "model", ["model", "flow"], "Tracker.")
 _MARGIN = flags.DEFINE_integer("margin", 4, "Pixels added around the mask's tightest box.")
 flags.mark_flags_as_required(["davis_root", "work_dir"])

@@ -22,7 +22,7 @@ import numpy as np
 
 from colortrack import pretrained
 
-_MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL, "SavedModel or workdir.")
+_MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL, "Export or workdir.")
 _NETWORKS = flags.DEFINE_integer("networks", 0, "First N networks of an ensemble (0: all).")
 _AMP = flags.DEFINE_bool("amp_bfloat16", False, "TensorFlow's bfloat16 rewrite, process-wide.")
 _REPEATS = flags.DEFINE_integer("repeats", 8, "Timed calls.")

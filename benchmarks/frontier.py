@@ -38,7 +38,7 @@ POINTS = {
     "best": ("`--profile=best` (the default: `ensemble_cpu`, 4 networks)", ["--profile=best"]),
     "balanced": ("`--profile=balanced` (`ensemble_cpu`, radius 12 cells)",
                  ["--profile=balanced"]),
-    "fast": ("`--profile=fast` (`mast_cpu`, one network)", ["--profile=fast"]),
+    "fast": ("`--profile=fast` (`mast_crop256`, one network)", ["--profile=fast"]),
     "vondrick_cpu": ("`--model=colortrack/pretrained/vondrick_cpu` (one network, stride 4)",
                      ["--model=colortrack/pretrained/vondrick_cpu"]),
     "flow": ("`--method=flow` (OpenCV Farneback)", ["--method=flow"]),

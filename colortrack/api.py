@@ -5,8 +5,8 @@
     masks = tracker.track_masks(frames, first_mask)    # [T, H, W, 3] uint8, [H, W] ids
     points, visible = tracker.track_points(frames, first_points)   # [K, 2] x, y
 
-`load_tracker(model=...)` takes any SavedModel from `train.export` or a training
-workdir; `load_tracker(profile="fast")` a shipped model and settings on the speed /
+`load_tracker(model=...)` takes any export of `train.export` (SavedModel or packed) or a
+training workdir; `load_tracker(profile="fast")` a shipped model and settings on the speed /
 quality frontier; `method="flow"` / `"identity"` gives the baselines; keyword settings
 (`radius=8`, `max_short_side=0`, ...; `colortrack.inference.trackers.TrackingSettings`)
 override the model's test-time defaults, as the binaries' flags do.
@@ -90,7 +90,7 @@ class Tracker:
 
 def load_tracker(model: Optional[str] = None, method: str = "model",
                  bfloat16: bool = False, profile: Optional[str] = None, **settings) -> Tracker:
-  """The shipped tracker, a SavedModel / training workdir (`model`), or a baseline.
+  """The shipped tracker, an export / training workdir (`model`), or a baseline.
 
   `profile` ("best", the default; "balanced"; "fast": `pretrained.PROFILES`) picks a
   shipped model and settings on the speed / quality frontier (its settings replace the

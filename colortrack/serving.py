@@ -21,6 +21,9 @@ each network's feature channels under `ensemble_feature_dims` (so a tracker's
 `ensemble_members=N` can use the first N networks), and one more signature per
 network, `embed_network_<i>`(frames) -> its L2-normalized features alone (so those
 N networks are the only ones run).
+`export(..., packed=True)` writes a packed model instead (`packing`: the same config,
+each network's weights once, in float16, in a store shared with other models); trackers
+rebuild its networks from the config (`restore_export`) and run the same functions.
 """
 
 import glob
@@ -34,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from colortrack import errors
+from colortrack import packing
 from colortrack import validation
 from colortrack.inference import feature_basis
 from colortrack.inference import propagation
@@ -230,6 +234,34 @@ def make_module(model: colorizer_lib.Colorizer, config=None,
                        features=features or tracking_features(config))
 
 
+def module_for(model: colorizer_lib.Colorizer, config, ensemble: Sequence = ()) -> TrackerModule:
+  """The module an export serves: `model`'s, or with `ensemble` ((model, config) pairs) an
+  EnsembleModule of all of them with `config`'s features."""
+  module = make_module(model, config)
+  if ensemble:
+    module = EnsembleModule([module] + [make_module(member, member_config, module.features)
+                                        for member, member_config in ensemble])
+  return module
+
+
+def build_networks(config):
+  """The networks an export's config describes, untrained: (model, ensemble) as `export`
+  takes them, each at the stride the export runs at (`inference.output_stride`, else the
+  trained one; the weights' shapes do not depend on it)."""
+  stride = (config.get("inference") or {}).get("output_stride") or None
+
+  def build(network_config):
+    model_config = ml_collections.ConfigDict(network_config.model.to_dict())
+    if stride:
+      model_config.output_stride = int(stride)
+    return colorizer_lib.build_colorizer(model_config, network_config.data.clip_len,
+                                         network_config.data.image_size,
+                                         registry.get(network_config).input_channels)
+
+  members = [ml_collections.ConfigDict(entry) for entry in config.get("ensemble") or []]
+  return build(config), [(build(c), c) for c in members]
+
+
 # Config fields holding paths of the machine a model was trained on. An export keeps only
 # their names (`stored_name`): what the data or the starting point was called, never where.
 MACHINE_PATH_FIELDS = (("data", "train_pattern"), ("data", "codebook"),
@@ -269,9 +301,14 @@ class ExportError(errors.UserError):
 
 
 # What tf.saved_model.save and `export` write; a folder holding only these (with
-# saved_model.pb and CONFIG_NAME) is a previous colortrack export and may be replaced.
+# CONFIG_NAME and saved_model.pb, or a packed model's manifest) is a previous colortrack
+# export and may be replaced.
 EXPORT_ENTRIES = frozenset({"saved_model.pb", "variables", "assets", "fingerprint.pb",
-                            CONFIG_NAME, files.WRITTEN_RECORD, feature_basis.BASIS_NAME})
+                            packing.MANIFEST_NAME, CONFIG_NAME, files.WRITTEN_RECORD,
+                            feature_basis.BASIS_NAME})
+# A packed export's embed may differ from the float32 network's by this much (float16
+# kernels; unit-norm features): the shipped default's differ by 1.0e-4 on DAVIS frames.
+PACKED_TOLERANCE = 2e-3
 
 
 def check_export_dir(export_dir: str) -> None:
@@ -282,6 +319,9 @@ def check_export_dir(export_dir: str) -> None:
   """
   if not export_dir:
     raise ExportError("no export folder given")
+  if os.path.basename(os.path.normpath(export_dir)) == packing.STORE_NAME:
+    raise ExportError(f"{export_dir}: {packing.STORE_NAME!r} is the name of packed models' "
+                      "network store; choose another name")
   if os.path.lexists(export_dir) and not os.path.isdir(export_dir):
     raise ExportError(f"{export_dir}: is a file, not an export folder; choose a new folder")
   parent = os.path.dirname(os.path.abspath(export_dir))
@@ -294,7 +334,8 @@ def check_export_dir(export_dir: str) -> None:
   if "config.json" in entries or "checkpoints" in entries:
     raise ExportError(f"{export_dir}: is a training workdir; export to another folder")
   foreign = [e for e in entries if e not in EXPORT_ENTRIES]
-  if foreign or "saved_model.pb" not in entries or CONFIG_NAME not in entries:
+  model_files = {"saved_model.pb", packing.MANIFEST_NAME} & set(entries)
+  if foreign or not model_files or CONFIG_NAME not in entries:
     shown = ", ".join(foreign[:3] or entries[:3])
     raise ExportError(f"{export_dir}: holds files colortrack did not write ({shown}); "
                       "export to a new or empty folder")
@@ -314,11 +355,18 @@ def _check_frames() -> tf.Tensor:
                                                        dtype=np.uint8))
 
 
+def _served_embeddings(export_dir: str, frames: tf.Tensor) -> np.ndarray:
+  """What the export at `export_dir` (SavedModel or packed) embeds `frames` as."""
+  if packing.is_packed(export_dir):
+    module = module_for(*restore_export(export_dir))  # held: `embed` refers to it weakly
+    return module.embed(frames)["embeddings"].numpy()
+  return tf.saved_model.load(export_dir).signatures["embed"](frames=frames)["embeddings"].numpy()
+
+
 def embed_difference(export_dir: str, other_dir: str) -> float:
   """Max |diff| of two exports' `embed` on the same random frames (NaN if not finite)."""
   frames = _check_frames()
-  outputs = [tf.saved_model.load(d).signatures["embed"](frames=frames)["embeddings"].numpy()
-             for d in (export_dir, other_dir)]
+  outputs = [_served_embeddings(d, frames) for d in (export_dir, other_dir)]
   if outputs[0].shape != outputs[1].shape:
     return float("inf")
   return float(np.abs(outputs[0] - outputs[1]).max())
@@ -331,25 +379,27 @@ def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-
   `tolerance`: NaN never passes.
   """
   frames = _check_frames()
-  loaded = tf.saved_model.load(export_dir)
-  served = loaded.signatures["embed"](frames=frames)["embeddings"].numpy()
+  served = _served_embeddings(export_dir, frames)
   keras_out = module.embed_frames(frames).numpy()
   if not (np.all(np.isfinite(served)) and np.all(np.isfinite(keras_out))):
     raise ExportError(f"{export_dir}: the model's embeddings hold NaN or inf; not exported")
   max_diff = float(np.abs(served - keras_out).max())
   if not max_diff <= tolerance:  # also false for NaN
-    raise ExportError(f"{export_dir}: SavedModel embed differs from the Keras model by "
+    raise ExportError(f"{export_dir}: the exported embed differs from the Keras model by "
                       f"{max_diff:g} (> {tolerance:g}); not exported")
   return max_diff
 
 
 def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
-           ensemble: Sequence = ()):
+           ensemble: Sequence = (), packed: bool = False):
   """Writes and checks the SavedModel and its config; returns (module, max |diff|).
 
   `ensemble`: (model, config) pairs of more networks tracking with `model`
   (`EnsembleModule`; each with its own method, all with the features of
   `config`); the stored config lists them under `ensemble`.
+  `packed`: write a packed model instead (`packing`: each network's weights in
+  float16 in the store beside `export_dir`, shared with the models already there);
+  its embed must match the Keras model's within PACKED_TOLERANCE.
 
   Everything is written to a temp folder beside `export_dir`, reloaded and
   compared with the Keras model there, and only then renamed into place, so a
@@ -358,14 +408,12 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
   """
   check_export_dir(export_dir)
   check_finite_weights(model)
-  module = make_module(model, config)
+  if (ensemble or packed) and config is None:
+    raise ExportError("an ensemble or packed export needs the model's config")
+  module = module_for(model, config, ensemble)
   if ensemble:
-    if config is None:
-      raise ExportError("an ensemble export needs the first model's config")
-    for index, (member, member_config) in enumerate(ensemble, start=2):
+    for index, (member, _) in enumerate(ensemble, start=2):
       check_finite_weights(member, f"ensemble member {index}")
-    module = EnsembleModule([module] + [
-        make_module(member, member_config, module.features) for member, member_config in ensemble])
     config = ml_collections.ConfigDict(config.to_dict())
     config.ensemble = [ensemble_entry(c) for _, c in ensemble]
     config[ENSEMBLE_DIMS_KEY] = module.member_dims()
@@ -375,15 +423,21 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
     shutil.rmtree(stale, ignore_errors=True)  # left by a killed export of ours
   tmp_dir = tempfile.mkdtemp(prefix=f".{name}.export-", dir=parent)
   try:
-    signatures = {"embed": module.embed, "propagate": module.propagate}
-    if isinstance(module, EnsembleModule):
-      signatures.update(module.member_signatures())
-    tf.saved_model.save(module, tmp_dir, signatures=signatures)
+    if packed:
+      store_dir = os.path.join(parent, packing.STORE_NAME)
+      entries = [packing.write_network(store_dir, network)
+                 for network in [model] + [member for member, _ in ensemble]]
+      packing.write_manifest(tmp_dir, store_dir, entries)
+    else:
+      signatures = {"embed": module.embed, "propagate": module.propagate}
+      if isinstance(module, EnsembleModule):
+        signatures.update(module.member_signatures())
+      tf.saved_model.save(module, tmp_dir, signatures=signatures)
     if config is not None:
       with files.atomic_output(os.path.join(tmp_dir, CONFIG_NAME)) as tmp_path:
         with open(tmp_path, "w") as f:
           f.write(without_machine_paths(config).to_json_best_effort(indent=2))
-    max_diff = verify_export(module, tmp_dir)
+    max_diff = verify_export(module, tmp_dir, PACKED_TOLERANCE if packed else 1e-4)
     os.chmod(tmp_dir, 0o777 & ~files.umask())
     if os.path.isdir(export_dir) and os.listdir(export_dir):
       old_dir = tmp_dir.replace(".export-", ".old-")
@@ -401,35 +455,28 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
 
 
 def restore_export(export_dir: str):
-  """The Keras networks of a colortrack export, rebuilt from its config and weights:
-  (model, config, ensemble) as `export` takes them, to write the export again in this
-  version's format (e.g. with per-network signatures).
+  """The Keras networks of a colortrack export (SavedModel or packed), rebuilt from its
+  config and weights: (model, config, ensemble) as `export` takes them, to track with or
+  to write the export again (in this version's format, packed, or as a SavedModel).
 
-  Each variable is assigned from the export's checkpoint by its object path
-  (`members/1/model/encoder/stages/0/0/conv1/_kernel`): the modules are rebuilt
-  as `export` builds them, so every path resolves; one that does not is an
-  ExportError, never a silently untrained weight.
+  A packed export's networks load from its network files (`packing.load_weights`). A
+  SavedModel's variables are assigned from its checkpoint by their object path
+  (`members/1/model/encoder/stages/0/0/conv1/_kernel`): the modules are rebuilt as
+  `export` builds them, so every path resolves; one that does not is an ExportError,
+  never a silently untrained weight.
   """
   check_retune_target(export_dir)
   try:
     config = ml_collections.ConfigDict(files.read_json(os.path.join(export_dir, CONFIG_NAME)))
   except ValueError as e:
     raise ExportError(f"{export_dir}: unreadable {CONFIG_NAME} ({errors.first_line(e)})") from e
-
-  def build(member_config):
-    return colorizer_lib.build_colorizer(member_config.model, member_config.data.clip_len,
-                                         member_config.data.image_size,
-                                         registry.get(member_config).input_channels)
-
-  model = build(config)
-  module = make_module(model, config)
-  ensemble = [(build(c), c) for c in
-              (ml_collections.ConfigDict(entry) for entry in config.get("ensemble") or [])]
-  if ensemble:
-    module = EnsembleModule([module] + [make_module(m, c, module.features)
-                                        for m, c in ensemble])
+  model, ensemble = build_networks(config)
+  module = module_for(model, config, ensemble)
   module.embed_frames(tf.zeros([1, 2 * model.output_stride, 2 * model.output_stride, 3],
                                tf.uint8))  # builds the variables
+  if packing.is_packed(export_dir):
+    packing.load_weights(export_dir, [model] + [member for member, _ in ensemble])
+    return model, config, ensemble
   reader = tf.train.load_checkpoint(os.path.join(export_dir, "variables", "variables"))
   suffix = "/.ATTRIBUTES/VARIABLE_VALUE"
   assigned = set()
@@ -454,12 +501,49 @@ def restore_export(export_dir: str):
   return model, config, ensemble
 
 
+def select_networks(export_dir: str, selection: Sequence[str]):
+  """(model, config, ensemble) of a new export made of some networks of the export at
+  `export_dir` and of trained workdirs, in the order of `selection`: an integer i is the
+  export's network i (0: its first, then its `ensemble` members), anything else a training
+  workdir (its latest checkpoint). The export's test-time defaults (`inference`) stay;
+  each network keeps its own method and training record.
+  """
+  from colortrack.training import trainer  # pylint: disable=g-import-not-at-top
+  model, config, ensemble = restore_export(export_dir)
+  networks = [(model, config)] + list(ensemble)
+  stride = model.output_stride  # all of an export's networks run at one stride
+  chosen = []
+  for item in selection:
+    if item.strip().isdigit():
+      index = int(item)
+      if index >= len(networks):
+        raise ExportError(f"{export_dir}: has networks 0..{len(networks) - 1}, not {index}")
+      chosen.append(networks[index])
+    else:
+      try:
+        chosen.append((trainer.restore_model(item, output_stride=stride),
+                       trainer.load_config(item)))
+      except trainer.TrainingError as e:
+        raise ExportError(str(e)) from e
+  if not chosen:
+    raise ExportError("no networks selected")
+  first_model, first_config = chosen[0]
+  first_config = ml_collections.ConfigDict(first_config.to_dict())
+  first_config.inference = config.inference.to_dict()
+  for key in ("ensemble", ENSEMBLE_DIMS_KEY):  # `export` records the new ones
+    if key in first_config:
+      del first_config[key]
+  return first_model, first_config, chosen[1:]
+
+
 def check_retune_target(export_dir: str) -> None:
-  """ExportError unless `export_dir` is a colortrack export (saved_model.pb and its config)."""
-  if not (os.path.isfile(os.path.join(export_dir, "saved_model.pb")) and
-          os.path.isfile(os.path.join(export_dir, CONFIG_NAME))):
-    raise ExportError(f"{export_dir}: not a colortrack export (needs saved_model.pb and "
-                      f"{CONFIG_NAME})")
+  """ExportError unless `export_dir` is a colortrack export: its config and saved_model.pb
+  or a packed model's manifest."""
+  has_model = (os.path.isfile(os.path.join(export_dir, "saved_model.pb")) or
+               packing.is_packed(export_dir))
+  if not (has_model and os.path.isfile(os.path.join(export_dir, CONFIG_NAME))):
+    raise ExportError(f"{export_dir}: not a colortrack export (needs {CONFIG_NAME} and "
+                      f"saved_model.pb or {packing.MANIFEST_NAME})")
 
 
 def retune(export_dir: str, assignments: Sequence[str]):
@@ -486,5 +570,10 @@ def retune(export_dir: str, assignments: Sequence[str]):
 
 
 def directory_size_bytes(path: str) -> int:
-  return sum(os.path.getsize(os.path.join(root, name))
+  """Bytes of the files under `path`; a packed export's network files (in the store beside
+  it, maybe shared with other models) count too."""
+  size = sum(os.path.getsize(os.path.join(root, name))
              for root, _, names in os.walk(path) for name in names)
+  if packing.is_packed(path):
+    size += sum(os.path.getsize(p) for p in packing.network_paths(path))
+  return size

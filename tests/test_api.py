@@ -49,7 +49,7 @@ def test_bad_arrays_are_one_line_errors(tracker, video):
 
 def test_profiles_pick_a_shipped_model_and_settings(video):
   fast = colortrack.load_tracker(profile="fast")
-  assert "mast_cpu" in fast.description
+  assert "mast_crop256" in fast.description
   balanced = colortrack.load_tracker(profile="balanced")
   assert balanced._tracker.config.radius == 12  # pylint: disable=protected-access
   # A profile's settings are the masks': the export's keypoint tuning (radius 6) stays.

@@ -39,7 +39,7 @@ def test_frontier_reads_finished_parts_without_running_them(tmp_path):
                  "badja_pck": [30.0, 45.5], "fps_480p": 6.0, "fps_1080p": 3.0,
                  "peak_rss_mib": 1234}
   text = frontier.table([row])
-  assert "| `--profile=fast` (`mast_cpu`, one network) | 0.500 | 30.00 / 45.50 |" in text
+  assert "| `--profile=fast` (`mast_crop256`, one network) | 0.500 | 30.00 / 45.50 |" in text
   assert text.rstrip().endswith("| 6.00 | 3.00 | 1,234 MiB |")
   frontier.plot([row], str(tmp_path / "frontier.png"))
   assert (tmp_path / "frontier.png").read_bytes()[:4] == b"\x89PNG"

@@ -59,7 +59,7 @@ class EvalBinariesTest(tf.test.TestCase):
     synthetic.write_dataset(root, num_videos=1, num_frames=4, height=32, width=32)
     result = run("eval.davis", f"--davis_root={root}/davis", f"--results_dir={root}/r")
     self.assertEqual(result.returncode, 0, msg=result.stderr[-2000:])
-    self.assertIn(f"SavedModel {pretrained.DEFAULT_MODEL}", result.stderr)
+    self.assertIn(f"packed export {pretrained.DEFAULT_MODEL}", result.stderr)
     self.assertLen(os.listdir(os.path.join(root, "r", "synthetic_000")), 4)
 
   def test_davis_missing_model_is_one_clear_error(self):

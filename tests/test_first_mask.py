@@ -105,4 +105,4 @@ def test_track_binary_profile_picks_the_shipped_model(tmp_path):
                                 f"--output_dir={tmp_path}/out", "--profile=fast", "--nooverlay")
   assert result.returncode == 0, result.stderr[-2000:]
   with open(tmp_path / "out" / "colortrack_track.json") as f:
-    assert json.load(f)["model"].endswith("mast_cpu")
+    assert json.load(f)["model"].endswith("mast_crop256")

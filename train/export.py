@@ -1,4 +1,5 @@
-r"""Exports a trained workdir as a SavedModel with `embed` and `propagate` signatures.
+r"""Exports a trained workdir as a SavedModel with `embed` and `propagate` signatures,
+or packed (--packed).
 
 Example:
   python -m train.export --workdir=/tmp/tiny --export_dir=/tmp/tiny_savedmodel \
@@ -27,6 +28,20 @@ its first N networks (`ensemble_members=N`, e.g. for keypoints) runs only those.
 --from_export writes an existing export again in this version's format, same
 weights and config (how the shipped default got its per-network signatures):
   python -m train.export --from_export=/tmp/tiny_ensemble --export_dir=/tmp/tiny_ensemble2
+
+--packed writes a packed model instead of a SavedModel (colortrack.packing): its
+config and a manifest in --export_dir, each network's weights (kernels in float16)
+in the store `networks/` beside it, one file per network, shared by every packed model
+there (how the shipped models are stored: the default's four networks include the
+two single-network models'). colortrack loads it like a SavedModel export; other
+TensorFlow tools need a SavedModel, which --from_export writes from it:
+  python -m train.export --from_export=/tmp/tiny_ensemble --export_dir=/tmp/packed/tiny --packed
+  python -m train.export --from_export=colortrack/pretrained/mast_cpu --export_dir=/tmp/mast_sm
+--networks (with --from_export) picks the networks of the new export, in order: an
+integer is a network of --from_export (0: its first), a path a training workdir; the
+export's test-time defaults stay. E.g. the default with its fourth network replaced:
+  python -m train.export --from_export=colortrack/pretrained/ensemble_cpu \
+      --networks=0,1,2,/work/runs/accel_mast256_10k --export_dir=/tmp/ship/ensemble_cpu --packed
 
 The export is written to a temp folder beside --export_dir, reloaded and
 checked against the Keras model (finite, equal `embed`), then renamed into
@@ -57,6 +72,16 @@ _FROM_EXPORT = flags.DEFINE_string(
     "from_export", None, "Instead of --workdir: an existing colortrack export, written again "
     "in this version's format (e.g. an ensemble's per-network signatures), same weights and "
     "config (a feature basis and model card stay where they are: copy them).")
+_PACKED = flags.DEFINE_bool(
+    "packed", False, "Write a packed model (config + manifest; each network's weights, "
+    "kernels in float16, once in the store `networks/` beside --export_dir) instead of a "
+    "SavedModel.")
+_NETWORKS = flags.DEFINE_list(
+    "networks", [], "With --from_export: the new export's networks in order, each an index "
+    "of --from_export's networks (0: its first) or a training workdir (default: all of them).")
+_FIT_BASIS_DIRECTIONS = flags.DEFINE_integer(
+    "fit_basis_directions", 0, "With --fit_basis: keep this many leading directions (0: all).",
+    lower_bound=0)
 _FIT_BASIS_FRAMES = flags.DEFINE_integer("fit_basis_frames", 200, "Frames sampled for "
                                          "--fit_basis, spread over the sources.", lower_bound=1)
 flags.mark_flags_as_required(["export_dir"])
@@ -71,7 +96,8 @@ def main(argv):
     if _FIT_BASIS.value:  # first: a feature_dims default needs the basis
       from colortrack.inference import basis_fitting  # pylint: disable=g-import-not-at-top
       energy = basis_fitting.fit_for_export(_EXPORT_DIR.value, _FIT_BASIS.value,
-                                            _FIT_BASIS_FRAMES.value)
+                                            _FIT_BASIS_FRAMES.value,
+                                            _FIT_BASIS_DIRECTIONS.value)
       logging.info("%s: feature basis stored; the first 32 / 64 / 128 / 256 directions hold "
                    "%s of the features' energy", _EXPORT_DIR.value,
                    " / ".join(f"{energy[min(k, len(energy)) - 1]:.3f}"
@@ -90,17 +116,30 @@ def main(argv):
       raise serving.ExportError("--from_export writes an export again as it is: give "
                                 "--export_dir only (then --retune to change its defaults)")
     serving.check_export_dir(_EXPORT_DIR.value)
+    if _NETWORKS.value:
+      model, config, ensemble = serving.select_networks(_FROM_EXPORT.value, _NETWORKS.value)
+      _, max_diff = serving.export(model, _EXPORT_DIR.value, config, ensemble,
+                                   packed=_PACKED.value)
+      logging.info("exported networks %s as %s (%d networks, %.1f MiB); reloaded embed == "
+                   "Keras model (max |diff| %.2g)", ",".join(_NETWORKS.value), _EXPORT_DIR.value,
+                   1 + len(ensemble), serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20,
+                   max_diff)
+      return
     model, config, ensemble = serving.restore_export(_FROM_EXPORT.value)
-    serving.export(model, _EXPORT_DIR.value, config, ensemble)
-    # The graph is traced again by this version's code: it must compute what the old did.
+    serving.export(model, _EXPORT_DIR.value, config, ensemble, packed=_PACKED.value)
+    # The graph is traced again by this version's code: it must compute what the old did
+    # (packed: with float16 weights, to PACKED_TOLERANCE).
+    tolerance = serving.PACKED_TOLERANCE if _PACKED.value else 1e-4
     max_diff = serving.embed_difference(_FROM_EXPORT.value, _EXPORT_DIR.value)
-    if not max_diff <= 1e-4:  # also false for NaN
+    if not max_diff <= tolerance:  # also false for NaN
       raise serving.ExportError(f"{_EXPORT_DIR.value}: its embed differs from "
                                 f"{_FROM_EXPORT.value}'s by {max_diff:g}; do not use it")
     logging.info("exported %s again as %s (%.1f MiB); embed == the original's (max |diff| "
                  "%.2g)", _FROM_EXPORT.value, _EXPORT_DIR.value,
                  serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20, max_diff)
     return
+  if _NETWORKS.value:
+    raise serving.ExportError("--networks picks networks of --from_export: give it too")
   if not _WORKDIR.value:
     raise serving.ExportError("--workdir is required (or --retune to change an export's defaults)")
   serving.check_export_dir(_EXPORT_DIR.value)
@@ -110,7 +149,8 @@ def main(argv):
   model = trainer.restore_model(_WORKDIR.value, output_stride=output_stride)
   ensemble = [(trainer.restore_model(w, output_stride=output_stride), trainer.load_config(w))
               for w in _ENSEMBLE_WORKDIRS.value]
-  _, max_diff = serving.export(model, _EXPORT_DIR.value, config, ensemble)
+  _, max_diff = serving.export(model, _EXPORT_DIR.value, config, ensemble,
+                               packed=_PACKED.value)
   size_mb = serving.directory_size_bytes(_EXPORT_DIR.value) / 2**20
   logging.info("exported %s (%.1f MiB); reloaded embed == Keras model (max |diff| %.2g)",
                _EXPORT_DIR.value, size_mb, max_diff)

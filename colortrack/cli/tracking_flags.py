@@ -14,7 +14,7 @@ from colortrack.inference import trackers
 METHOD = flags.DEFINE_enum("method", "model", ["model", "identity", "flow"],
                            "model: the learned pointer; identity / flow: baselines.")
 MODEL = flags.DEFINE_string("model", pretrained.DEFAULT_MODEL,
-                            "SavedModel folder or training workdir (--method=model). Default: "
+                            "Export (packed or SavedModel) or training workdir (--method=model). Default: "
                             "the shipped trained tracker (colortrack/pretrained/). A SavedModel "
                             "is a program: loading one runs its code; use only models you "
                             "trust.")

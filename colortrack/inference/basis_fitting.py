@@ -31,11 +31,14 @@ def sample_frames(input_spec: str, num_frames: int) -> Iterator[np.ndarray]:
         break
 
 
-def fit_for_export(export_dir: str, input_spec: str, num_frames: int = 200) -> np.ndarray:
+def fit_for_export(export_dir: str, input_spec: str, num_frames: int = 200,
+                   directions: int = 0) -> np.ndarray:
   """Fits and stores the basis of `export_dir`'s features; returns the explained energy.
 
   Frames are resized as the export's tracker resizes them for masks (`scale`,
-  `max_short_side`) and embedded with all of its networks.
+  `max_short_side`) and embedded with all of its networks. `directions` > 0 keeps
+  that many leading directions of each basis (the rest hold little energy and most
+  of the file).
   """
   tracker = trackers.make_tracker("model", export_dir, {"feature_dims": 0})
 
@@ -45,5 +48,8 @@ def fit_for_export(export_dir: str, input_spec: str, num_frames: int = 200) -> n
 
   bases = feature_basis.fit(tracker.embedder, sample_frames(input_spec, num_frames),
                             embed_fn=embed, network_dims=tracker.embedder.network_dims)
+  if directions:
+    bases = {n: (basis[:, :directions], energy[:directions])
+             for n, (basis, energy) in bases.items()}
   feature_basis.save(export_dir, bases, f"fitted on {num_frames} frames of {input_spec}")
   return bases[0][1]

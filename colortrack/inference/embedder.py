@@ -1,4 +1,4 @@
-"""Frame embedders for tracking: a SavedModel export or a training workdir."""
+"""Frame embedders for tracking: an export (packed or SavedModel) or a training workdir."""
 
 import glob
 import json
@@ -10,13 +10,14 @@ import numpy as np
 import tensorflow as tf
 
 from colortrack import errors
+from colortrack import packing
 from colortrack import serving
 from colortrack.inference import feature_basis
 from colortrack.utils import files
 
 
 class ModelLoadError(errors.UserError):
-  """--model is neither a SavedModel nor a training workdir with a checkpoint."""
+  """--model is neither an export (packed or SavedModel) nor a training workdir."""
 
 
 class Embedder:
@@ -176,22 +177,47 @@ def _load_savedmodel(path: str) -> Embedder:
                   savedmodel_fingerprint(path), feature_basis.load(path), networks)
 
 
+def _load_packed(path: str) -> Embedder:
+  """A packed export (`packing`): its networks rebuilt from its config, float16 weights
+  loaded into float32 ones; `embed` and the per-network functions traced as a SavedModel
+  export's are."""
+  try:
+    model, config, ensemble = serving.restore_export(path)
+  except errors.UserError as e:
+    raise ModelLoadError(str(e)) from e
+  module = serving.module_for(model, config, ensemble)
+  networks = []
+  if isinstance(module, serving.EnsembleModule):
+    signatures = module.member_signatures()
+    networks = [lambda frames, fn=signatures[f"{serving.MEMBER_SIGNATURE}{i}"]: fn(frames)[
+        "embeddings"] for i in range(len(signatures))]
+  fingerprint = files.sha256_of_files(
+      [os.path.join(path, name) for name in (serving.CONFIG_NAME, packing.MANIFEST_NAME,
+                                             feature_basis.BASIS_NAME)
+       if os.path.isfile(os.path.join(path, name))] + packing.network_paths(path))
+  return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
+                  f"packed export {path}", config, path, fingerprint, feature_basis.load(path),
+                  networks)
+
+
 def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
          output_stride: Optional[int] = None) -> Embedder:
-  """Loads `path`: a SavedModel from train.export, or a workdir of train.train.
+  """Loads `path`: an export of train.export (packed or SavedModel), or a workdir of
+  train.train.
 
   `bfloat16` (workdirs only) computes the network in bfloat16 with float32
   weights: about 2x faster on CPUs with AVX512_BF16, embeddings slightly less
-  precise. A SavedModel runs in the precision it was exported with.
+  precise. An export runs in float32 (a SavedModel: the precision it was exported with).
   `features` (workdirs only) overrides the config's `inference.features`; a
-  SavedModel returns the features it was exported with. `output_stride`
+  an export returns the features it was exported with. `output_stride`
   (workdirs; 0 or None: the model's) runs the encoder at another output stride
-  with the same weights; a SavedModel has the stride it was exported with.
+  with the same weights; an export has the stride it was exported with.
   """
   if not path or not os.path.exists(path):
-    raise ModelLoadError(f"{path}: model not found (a SavedModel folder or a training workdir)")
-  if os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb")):
-    embedder = _load_savedmodel(path)
+    raise ModelLoadError(f"{path}: model not found (an export folder or a training workdir)")
+  is_savedmodel = os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb"))
+  if is_savedmodel or (os.path.isdir(path) and packing.is_packed(path)):
+    embedder = _load_savedmodel(path) if is_savedmodel else _load_packed(path)
     if output_stride and output_stride != embedder.stride:
       raise ModelLoadError(f"{path}: exported at output stride {embedder.stride}; export the "
                            f"workdir with --inference=output_stride={output_stride} instead")

@@ -17,7 +17,7 @@ DEFAULT_MODEL = os.path.join(DIRECTORY, "ensemble_cpu")
 PROFILES = {
     "best": ("ensemble_cpu", {}),  # the default: four networks, radius 16 cells
     "balanced": ("ensemble_cpu", {"radius": 12}),  # four networks, a smaller window
-    "fast": ("mast_cpu", {}),  # one network
+    "fast": ("mast_crop256", {}),  # one network (MAST at 256-pixel crops)
 }
 DEFAULT_PROFILE = "best"
 
