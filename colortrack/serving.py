@@ -22,7 +22,7 @@ each network's feature channels under `ensemble_feature_dims` (so a tracker's
 network, `embed_network_<i>`(frames) -> its L2-normalized features alone (so those
 N networks are the only ones run).
 `export(..., packed=True)` writes a packed model instead (`packing`: the same config,
-each network's weights once, in float16, in a store shared with other models); trackers
+each network's weights once, kernels in float16, in a store shared with other models); trackers
 rebuild its networks from the config (`restore_export`) and run the same functions.
 """
 
@@ -397,9 +397,11 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
   `ensemble`: (model, config) pairs of more networks tracking with `model`
   (`EnsembleModule`; each with its own method, all with the features of
   `config`); the stored config lists them under `ensemble`.
-  `packed`: write a packed model instead (`packing`: each network's weights in
-  float16 in the store beside `export_dir`, shared with the models already there);
-  its embed must match the Keras model's within PACKED_TOLERANCE.
+  `packed`: write a packed model instead (`packing`: each network's weights, kernels
+  in float16, in the store beside `export_dir`, shared with the models already there);
+  its embed must match the Keras model's within PACKED_TOLERANCE. Network files are
+  stored before that check; after a failed one they stay, unlisted (named by their
+  contents: a later export of the same network reuses them).
 
   Everything is written to a temp folder beside `export_dir`, reloaded and
   compared with the Keras model there, and only then renamed into place, so a
