@@ -154,27 +154,28 @@ def network_paths(folder: str) -> List[str]:
 def load_weights(folder: str, models: Sequence) -> None:
   """Assigns each network file of the packed model at `folder` to the model in the same
   position: every weight present with its shape, contents as the manifest's sha256."""
-  manifest = read_manifest(folder)
+  entries = read_manifest(folder)["networks"]
   paths = network_paths(folder)
   if len(paths) != len(models):
     raise PackError(f"{os.path.join(folder, MANIFEST_NAME)}: lists {len(paths)} networks, "
                     f"its config describes {len(models)}")
-  for path, entry, model in zip(paths, manifest["networks"], models):
+  for path, entry, model in zip(paths, entries, models):
     if not os.path.isfile(path):
-      raise PackError(f"{path}: network file missing (the store {manifest['store']!r} must "
-                      "stay beside the model folder)")
+      raise PackError(f"{path}: network file missing (the store must stay beside the model "
+                      "folder, as its manifest says)")
     arrays = _read_network(path)
     if content_hash(arrays) != entry["sha256"]:
       raise PackError(f"{path}: contents differ from what the manifest recorded (damaged "
                       "or replaced)")
-    for key, variable in checkpoints.model_weights(model).items():
+    weights = checkpoints.model_weights(model)
+    for key, variable in weights.items():
       value = arrays.get(_PREFIX + key)
       if value is None or tuple(value.shape) != tuple(variable.shape):
         got = "missing" if value is None else f"shape {tuple(value.shape)}"
         raise PackError(f"{path}: weight {key} is {got}; the network its config describes "
                         f"has {tuple(variable.shape)}")
       variable.assign(value.astype(np.float32) if value.dtype == STORAGE_DTYPE else value)
-    extra = len(arrays) - len(checkpoints.model_weights(model))
+    extra = len(arrays) - len(weights)
     if extra:
       raise PackError(f"{path}: {extra} more weights than the network its config describes")
 
