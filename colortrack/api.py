@@ -89,10 +89,10 @@ class Tracker:
 
 
 def load_tracker(model: Optional[str] = None, method: str = "model",
-                 bfloat16: bool = False, profile: Optional[str] = None, **settings) -> Tracker:
+                 profile: Optional[str] = None, **settings) -> Tracker:
   """The shipped tracker, an export / training workdir (`model`), or a baseline.
 
-  `profile` ("best", the default; "balanced"; "fast": `pretrained.PROFILES`) picks a
+  `profile` ("default"; "best"; "fast": `pretrained.PROFILES`) picks a
   shipped model and settings on the speed / quality frontier (its settings replace the
   model's mask settings; the model's keypoint settings stay); `model` and keyword
   settings override it.
@@ -100,5 +100,4 @@ def load_tracker(model: Optional[str] = None, method: str = "model",
   from colortrack.inference import trackers  # pylint: disable=g-import-not-at-top
   profile_model, profile_settings = pretrained.profile(profile or pretrained.DEFAULT_PROFILE)
   return Tracker(trackers.make_tracker(method, model or profile_model, settings,
-                                       bfloat16=bfloat16,
                                        profile_settings={} if model else profile_settings))

@@ -32,6 +32,7 @@ import shutil
 import tempfile
 from typing import Optional, Sequence
 
+import keras
 import ml_collections
 import numpy as np
 import tensorflow as tf
@@ -456,10 +457,12 @@ def export(model: colorizer_lib.Colorizer, export_dir: str, config=None,
   return module, max_diff
 
 
-def restore_export(export_dir: str):
+def restore_export(export_dir: str, dtype_policy: Optional[str] = None):
   """The Keras networks of a colortrack export (SavedModel or packed), rebuilt from its
   config and weights: (model, config, ensemble) as `export` takes them, to track with or
   to write the export again (in this version's format, packed, or as a SavedModel).
+  `dtype_policy` (e.g. "mixed_bfloat16", to track with) builds the layers with that Keras
+  policy; the weights stay float32, so every export restores the same way.
 
   A packed export's networks load from its network files (`packing.load_weights`). A
   SavedModel's variables are assigned from its checkpoint by their object path
@@ -472,7 +475,13 @@ def restore_export(export_dir: str):
     config = ml_collections.ConfigDict(files.read_json(os.path.join(export_dir, CONFIG_NAME)))
   except ValueError as e:
     raise ExportError(f"{export_dir}: unreadable {CONFIG_NAME} ({errors.first_line(e)})") from e
-  model, ensemble = build_networks(config)
+  previous = keras.mixed_precision.global_policy()
+  if dtype_policy:
+    keras.mixed_precision.set_global_policy(dtype_policy)
+  try:
+    model, ensemble = build_networks(config)
+  finally:
+    keras.mixed_precision.set_global_policy(previous)
   module = module_for(model, config, ensemble)
   module.embed_frames(tf.zeros([1, 2 * model.output_stride, 2 * model.output_stride, 3],
                                tf.uint8))  # builds the variables

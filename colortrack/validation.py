@@ -46,7 +46,8 @@ def _whole(name: str, value: Any, where: str, low: int = 0) -> None:
     raise SettingError(f"{where}{name}={value!r}: must be a whole number >= {low}")
 
 
-# The windowed pointer's dot products (`propagation.resolve_precision`).
+# The windowed pointer's dot products and the networks' arithmetic
+# (`propagation.resolve_precision`).
 POINTER_PRECISIONS = ("auto", "float32", "bfloat16")
 
 # Test-time settings (`trackers.TrackingSettings`, `config.inference`): name -> check.
@@ -85,9 +86,10 @@ def check_inference(values: Mapping[str, Any], where: str = "") -> None:
   for name in ("long_term", "short_term"):
     for value in values.get(name) or ():
       _whole(name, value, where)
-  if values.get("pointer_precision") not in (None,) + POINTER_PRECISIONS:
-    raise SettingError(f"{where}pointer_precision={values['pointer_precision']!r}: use one of "
-                       f"{', '.join(POINTER_PRECISIONS)}")
+  for name in ("pointer_precision", "network_precision"):
+    if values.get(name) not in (None,) + POINTER_PRECISIONS:
+      raise SettingError(f"{where}{name}={values[name]!r}: use one of "
+                         f"{', '.join(POINTER_PRECISIONS)}")
   if values.get("memory") not in (None, "window", "mast"):
     raise SettingError(f"{where}memory={values['memory']!r}: use window or mast")
 

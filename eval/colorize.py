@@ -29,7 +29,7 @@ flags.mark_flags_as_required(["video", "output_dir"])
 
 def main(argv):
   del argv
-  model = embedder.load(tracking_flags.model_path(), tracking_flags.BFLOAT16.value)
+  model = embedder.load(tracking_flags.model_path(), tracking_flags.NETWORK_PRECISION.value)
   tracker = colorize.make_colorizer(model, tracking_flags.overrides())
   result = colorize.colorize_video(_VIDEO.value, _OUTPUT_DIR.value, tracker, _IMAGE_EVERY.value)
   logging.info("mean ab error %.2f (Lab units) over frames 1-%d (%d frames scored; frame 0 is "

@@ -34,7 +34,7 @@ def main(argv):
   bgr = cv2.imread(_IMAGE.value, cv2.IMREAD_COLOR)
   if bgr is None:
     raise errors.UserError(f"{_IMAGE.value}: unreadable image")
-  model = embedder.load(tracking_flags.model_path(), tracking_flags.BFLOAT16.value)
+  model = embedder.load(tracking_flags.model_path(), tracking_flags.NETWORK_PRECISION.value)
   rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
   picture = analysis.pca_image(model(rgb[None])[0])
   height, width = rgb.shape[:2]

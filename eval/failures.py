@@ -42,7 +42,7 @@ FAILURES_NAME = "failures.json"
 def main(argv):
   del argv
   files.check_replaceable_in(_RESULTS_DIR.value, [FAILURES_NAME], "--results_dir")
-  model = embedder.load(tracking_flags.model_path(), tracking_flags.BFLOAT16.value)
+  model = embedder.load(tracking_flags.model_path(), tracking_flags.NETWORK_PRECISION.value)
   colorizer = colorize.make_colorizer(model, tracking_flags.overrides())
   sequences = _SEQUENCES.value or davis.list_sequences(_DAVIS_ROOT.value)
   davis.check_sequences(_DAVIS_ROOT.value, sequences)

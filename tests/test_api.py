@@ -5,6 +5,7 @@ import pytest
 
 import colortrack
 from colortrack import errors
+from colortrack import pretrained
 from colortrack.data import synthetic
 
 
@@ -50,17 +51,27 @@ def test_bad_arrays_are_one_line_errors(tracker, video):
 def test_profiles_pick_a_shipped_model_and_settings(video):
   fast = colortrack.load_tracker(profile="fast")
   assert "mast_crop256" in fast.description
-  balanced = colortrack.load_tracker(profile="balanced")
-  assert balanced._tracker.config.radius == 12  # pylint: disable=protected-access
+  # Its masks copy from the first and the previous frame, at most 400 pixels; its keypoints
+  # keep the settings they were measured with (window 3, top-10, 480 pixels).
+  masks_config, points_config = fast._tracker.config, fast._tracker.keypoint_config  # pylint: disable=protected-access
+  assert (masks_config.window, masks_config.top_k, masks_config.max_short_side) == (1, 20, 400)
+  assert (points_config.window, points_config.top_k, points_config.max_short_side) == (3, 10, 480)
+  best = colortrack.load_tracker(profile="best")
+  assert (best._tracker.config.radius, best._tracker.config.max_short_side) == (16, 480)  # pylint: disable=protected-access
   # A profile's settings are the masks': the export's keypoint tuning (radius 6) stays.
-  assert balanced._tracker.keypoint_config.radius == 6  # pylint: disable=protected-access
-  assert colortrack.load_tracker(profile="balanced", radius=9)._tracker.keypoint_config.radius == 9  # pylint: disable=protected-access
-  # A window of 25 x 25 cells instead of 33 x 33: the same objects, nearly the same masks.
-  best = colortrack.load_tracker()
-  a = balanced.track_masks(video.frames, video.masks[0])
+  assert best._tracker.keypoint_config.radius == 6  # pylint: disable=protected-access
+  assert colortrack.load_tracker(profile="best", radius=9)._tracker.keypoint_config.radius == 9  # pylint: disable=protected-access
+  # The default profile is the default model with its own settings.
+  default = colortrack.load_tracker()
+  assert default.description == colortrack.load_tracker(profile="default").description
+  assert default._tracker.config == colortrack.load_tracker(  # pylint: disable=protected-access
+      model=pretrained.DEFAULT_MODEL)._tracker.config  # pylint: disable=protected-access
+  # Frames at most 400 pixels and a window of 27 x 27 cells instead of 480 and 33 x 33:
+  # the same objects, nearly the same masks.
+  a = default.track_masks(video.frames, video.masks[0])
   b = best.track_masks(video.frames, video.masks[0])
   assert np.mean(a == b) > 0.9
   # A keyword setting overrides the profile's; an unknown profile is one line.
-  assert colortrack.load_tracker(profile="balanced", radius=16)._tracker.config.radius == 16  # pylint: disable=protected-access
-  with pytest.raises(errors.UserError, match="profile 'quick': use one of best, balanced, fast"):
+  assert colortrack.load_tracker(profile="best", radius=12)._tracker.config.radius == 12  # pylint: disable=protected-access
+  with pytest.raises(errors.UserError, match="profile 'quick': use one of best, default, fast"):
     colortrack.load_tracker(profile="quick")

@@ -139,6 +139,24 @@ class LocalPointerTest(tf.test.TestCase, parameterized.TestCase):
         expected[i, j] = weights @ vals / weights.sum()
     self.assertAllClose(out, expected, atol=1e-5)
 
+  @parameterized.parameters((10, 3136), (20, 3136), (10, 50), (20, 100), (5, 16), (3, 7))
+  def test_grouped_top_k_equals_top_k(self, k, columns):
+    # Distinct values: the same values and columns as top_k. Some widths are not a
+    # multiple of the group (16), some have fewer groups than k (100 columns: 7 groups).
+    rng = np.random.default_rng(columns + k)
+    logits = tf.constant(rng.permutation(6 * columns).reshape(6, columns).astype(np.float32))
+    expected = tf.math.top_k(logits, k=k)
+    scores, indices = propagation.grouped_top_k(logits, k)
+    self.assertAllEqual(scores, expected.values)
+    self.assertAllEqual(indices, expected.indices)
+    # Many ties (8 distinct values, as bfloat16 affinities tie): the same values, and the
+    # columns hold them.
+    ties = tf.constant(rng.integers(0, 8, size=(6, columns)).astype(np.float32))
+    scores, indices = propagation.grouped_top_k(ties, k)
+    self.assertAllEqual(scores, tf.math.top_k(ties, k=k).values)
+    self.assertAllEqual(tf.gather(ties, indices, batch_dims=1), scores)
+    self.assertAllEqual([len(set(row)) for row in indices.numpy()], [k] * 6)
+
   def test_bfloat16_rounds_the_features_and_affinities_only(self):
     rng = np.random.default_rng(3)
     target = rng.normal(size=(6, 8, 16)).astype(np.float32)

@@ -127,6 +127,11 @@ def get_base_config() -> ml_collections.ConfigDict:
   # 0.6589 against 0.6581, BENCHMARKS.md "Fast tracking") or "auto": bfloat16 where the
   # CPU has those instructions, else float32 (emulated bfloat16 would be slower).
   config.inference.pointer_precision = "auto"
+  # The networks' arithmetic: "float32", "bfloat16" (float32 weights, bfloat16 products:
+  # a packed export's networks 1.4x faster on this CPU, features within a cosine of
+  # 0.9999 of float32's; BENCHMARKS.md "The default at 3 frames/s") or "auto": bfloat16
+  # where the CPU has AVX512_BF16 or AMX. A SavedModel export runs as it was exported.
+  config.inference.network_precision = "auto"
   # Settings for tracking keypoints only, where set (e.g. upsampled frames: keypoints
   # need a finer grid than masks); flags still override them.
   config.inference.keypoints = ml_collections.ConfigDict()

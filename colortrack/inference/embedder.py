@@ -13,6 +13,7 @@ from colortrack import errors
 from colortrack import packing
 from colortrack import serving
 from colortrack.inference import feature_basis
+from colortrack.inference import propagation
 from colortrack.utils import files
 
 
@@ -30,7 +31,8 @@ class Embedder:
   """
 
   def __init__(self, embed_fn, stride: int, description: str, config=None, path: str = "",
-               fingerprint: str = "", bases: Optional[dict] = None, network_fns=()):
+               fingerprint: str = "", bases: Optional[dict] = None, network_fns=(),
+               network_precision: str = "float32"):
     self._embed_fn = embed_fn
     # An ensemble's networks one by one (frames -> unit features), where the export has
     # them: the first N of them are all that `networks=N` runs.
@@ -42,6 +44,7 @@ class Embedder:
     self.fingerprint = fingerprint
     # {networks: [D_n, K]}: principal directions of the features (feature_basis), or None.
     self.bases = bases
+    self.network_precision = network_precision  # what the networks compute in
 
   @property
   def network_dims(self) -> Tuple[int, ...]:
@@ -177,12 +180,27 @@ def _load_savedmodel(path: str) -> Embedder:
                   savedmodel_fingerprint(path), feature_basis.load(path), networks)
 
 
-def _load_packed(path: str) -> Embedder:
+def _own_network_precision(config) -> str:
+  """The `inference.network_precision` a model's config names, else the base config's."""
+  from colortrack.configs import base  # pylint: disable=g-import-not-at-top
+  own = ((config or {}).get("inference") or {}).get("network_precision")
+  return own or base.get_base_config().inference.network_precision
+
+
+def _load_packed(path: str, network_precision: Optional[str]) -> Embedder:
   """A packed export (`packing`): its networks rebuilt from its config, float16 weights
-  loaded into float32 ones; `embed` and the per-network functions traced as a SavedModel
-  export's are."""
+  loaded into float32 ones, computed in `network_precision` (None: the config's);
+  `embed` and the per-network functions traced as a SavedModel export's are."""
+  if network_precision is None:
+    try:
+      network_precision = _own_network_precision(
+          files.read_json(os.path.join(path, serving.CONFIG_NAME)))
+    except (OSError, ValueError):
+      network_precision = "float32"  # restore_export names what is wrong with the config
+  bfloat16 = propagation.resolve_precision(network_precision) == "bfloat16"
   try:
-    model, config, ensemble = serving.restore_export(path)
+    model, config, ensemble = serving.restore_export(path, "mixed_bfloat16" if bfloat16
+                                                     else None)
   except errors.UserError as e:
     raise ModelLoadError(str(e)) from e
   module = serving.module_for(model, config, ensemble)
@@ -196,18 +214,21 @@ def _load_packed(path: str) -> Embedder:
                                              feature_basis.BASIS_NAME)
        if os.path.isfile(os.path.join(path, name))] + packing.network_paths(path))
   return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
-                  f"packed export {path}", config, path, fingerprint, feature_basis.load(path),
-                  networks)
+                  f"packed export {path}", config, path,
+                  fingerprint, feature_basis.load(path), networks,
+                  "bfloat16" if bfloat16 else "float32")
 
 
-def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
+def load(path: str, network_precision: Optional[str] = None, features: Optional[str] = None,
          output_stride: Optional[int] = None) -> Embedder:
   """Loads `path`: an export of train.export (packed or SavedModel), or a workdir of
   train.train.
 
-  `bfloat16` (workdirs only) computes the network in bfloat16 with float32
-  weights: about 2x faster on CPUs with AVX512_BF16, embeddings slightly less
-  precise. An export runs in float32 (a SavedModel: the precision it was exported with).
+  `network_precision` ("float32", "bfloat16", "auto": bfloat16 where the CPU has
+  AVX512_BF16 or AMX; None: the model's `inference.network_precision`, else the base
+  config's) is what a workdir's or packed export's networks compute in: bfloat16 with
+  float32 weights is faster there, its features slightly less precise. A SavedModel runs
+  in the precision it was exported with: asking it for bfloat16 is an error.
   `features` (workdirs only) overrides the config's `inference.features`; a
   an export returns the features it was exported with. `output_stride`
   (workdirs; 0 or None: the model's) runs the encoder at another output stride
@@ -217,7 +238,12 @@ def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
     raise ModelLoadError(f"{path}: model not found (an export folder or a training workdir)")
   is_savedmodel = os.path.isdir(path) and os.path.exists(os.path.join(path, "saved_model.pb"))
   if is_savedmodel or (os.path.isdir(path) and packing.is_packed(path)):
-    embedder = _load_savedmodel(path) if is_savedmodel else _load_packed(path)
+    if is_savedmodel and network_precision == "bfloat16":
+      raise ModelLoadError(f"{path}: a SavedModel runs in the precision it was exported with; "
+                           "for bfloat16 networks, export it packed (train.export "
+                           "--from_export=... --packed)")
+    embedder = (_load_savedmodel(path) if is_savedmodel else
+                _load_packed(path, network_precision))
     if output_stride and output_stride != embedder.stride:
       raise ModelLoadError(f"{path}: exported at output stride {embedder.stride}; export the "
                            f"workdir with --inference=output_stride={output_stride} instead")
@@ -227,6 +253,8 @@ def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
   from colortrack.training import trainer  # pylint: disable=g-import-not-at-top
   try:
     config = trainer.load_config(path)
+    bfloat16 = propagation.resolve_precision(
+        network_precision or _own_network_precision(config)) == "bfloat16"
     model = trainer.restore_model(path, "mixed_bfloat16" if bfloat16 else None, output_stride)
   except trainer.TrainingError as e:
     raise ModelLoadError(str(e)) from e
@@ -238,4 +266,5 @@ def load(path: str, bfloat16: bool = False, features: Optional[str] = None,
                                       checkpoint_files)
   module = serving.make_module(model, config, features)
   return Embedder(lambda frames: module.embed(frames)["embeddings"], model.output_stride,
-                  f"checkpoint in {path}", config, path, fingerprint)
+                  f"checkpoint in {path}", config, path,
+                  fingerprint, network_precision="bfloat16" if bfloat16 else "float32")

