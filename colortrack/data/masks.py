@@ -102,8 +102,8 @@ def write_mask(path: str, ids: np.ndarray) -> None:
   """Writes ids `[H, W]` as a DAVIS palette PNG, atomically.
 
   zlib level 1: a mask is mostly flat, so it stays small (a 1080p mask: 17 KB against 9
-  KB at PNG's default level 6) and is written 2.5x faster (4.4 ms against 11.2 ms), which
-  counts when tracking at 10 frames/s."""
+  KB at Pillow's default level) and is written ~2.7x faster (BENCHMARKS.md, "The default
+  at 3 frames/s"), which counts when tracking at 10 frames/s."""
   image = Image.fromarray(np.asarray(ids, np.uint8), mode="P")
   image.putpalette(davis_palette().reshape(-1).tolist())
   with files.atomic_output(path) as tmp_path:
