@@ -9,9 +9,12 @@ import pytest
 
 from benchmarks import frontier
 from benchmarks import tracking_profile
+from benchmarks import train_throughput
+from colortrack.configs import tiny
 from colortrack.data import masks as masks_lib
 from colortrack.data import synthetic
 from colortrack.inference import trackers
+from colortrack.training import trainer
 
 
 def _write_point(folder, jf, pck, fps):
@@ -65,3 +68,13 @@ def test_profile_stages_add_up_to_the_run(tmp_path):
   total = sum(stages.values())
   assert np.isclose(total, result["seconds_per_frame"], atol=1e-3)
   assert stages["other"] >= -1e-3
+
+
+def test_train_throughput_times_the_trainers_own_step(synthetic_clips):
+  config = tiny.get_config()
+  config.data.train_pattern = synthetic_clips
+  result = train_throughput.measure(config, steps=2, warmup=1)
+  assert result["seconds_per_step"] > 0
+  assert result["clips_per_s"] > 0
+  assert result["image_size"] == config.data.image_size and result["steps"] == 2
+  assert result["parameters"] == trainer.build_model_from_config(config).count_params()
