@@ -8,6 +8,10 @@ Why these choices: a paper-size step (ResNet-18, 256x256, batch 32) takes
 minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
   * 128x128 crops: 4x fewer pixels than 256x256; the network is fully
     convolutional, so tracking still runs at the video's own resolution.
+    Larger crops did not pay for this method: 2000 steps (seed 0, all 171
+    sources) at 192x192 crops give dev J&F 0.5365 in 44 min alone, against
+    0.5407 at 128 in 19 (BENCHMARKS.md "Crop size x method"; MAST gains from
+    192, so mast_pair.py:cpu trains at 192).
   * Narrower ResNet (32-64-128-128, one block per stage): about 0.5 GMAC per
     frame instead of about 10; the embedding stays 64-d.
   * No dilated head: the embedding is a linear projection of the last ResNet
@@ -29,7 +33,8 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
   * Batch 16 and 6000 steps with Adam 1e-3, dropped to 1e-4 at 4500 steps.
 Measured here with the 5-layer head (benchmarks/train_throughput.py,
 BENCHMARKS.md "Training"): 1.1 s/step = 14.4 clips/s, peak RSS 1.3 GiB (6000
-steps: about 1.8 h); about 0.5 s/step with the linear head (a training log).
+steps: about 1.8 h); with the linear head 0.579 s/step at 128x128 crops, 1.318 at
+192, 2.444 at 256 (idle, BENCHMARKS.md "Training").
 Expected numbers: colortrack/pretrained/vondrick_cpu (the default tracker until
 round 6, now one of the four networks of the default ensemble_cpu) is this preset with the 5-layer head (`--config.model.head_dilations='(1,2,4,8)'`)
 trained for 4800 steps on ../shared/data/unlabeled at 6 fps, then

@@ -9,19 +9,32 @@ ablations rgb | hsv, classify, noalign. Without `cpu` the model is the paper's
 (ResNet-18 with output stride 4 at 256x256, batch 24, Adam 1e-3), for GPUs.
 Then fine-tune with mast_multi.py. Inference defaults: MAST memory (frames 0, 5
 and t-5, t-3, t-1), two-step ROI attention, soft propagation.
-Expected numbers (`:cpu`, on the 4828 clips of all 171 sources of
-../shared/data/unlabeled, BENCHMARKS.md "Round 5"): 2500 steps (12 min here)
-give DAVIS-2016 dev J&F 0.5645 with encoder features and window memory (the same
-network at its random initial weights: 0.4944); continued to 7500 steps (37 min
-in all), 0.5704, with
+Expected numbers (`:cpu`: 2500 steps of batch 16 at 192x192 crops, on the 4828
+clips of all 171 sources of ../shared/data/unlabeled at 256 px, one every 2
+frames; BENCHMARKS.md "Recipe: crop size"): DAVIS-2016 dev J&F 0.6047 with
+encoder features and window memory, with
+  S=../shared/data/unlabeled
+  python -m data_prep.fit_codebook --input=$S/videos,$S/davis2016-train-256p,$S/videos_more \
+      --output=/tmp/codebook.npz
+  python -m data_prep.build_tfrecords --input=$S/videos,$S/davis2016-train-256p,$S/videos_more \
+      --codebook=/tmp/codebook.npz --output_dir=/tmp/clips --size=256 --clip_stride=2
+  python -m train.train --config=colortrack/configs/mast_pair.py:cpu --workdir=WORKDIR \
+      --config.data.train_pattern='/tmp/clips/*.tfrecord'
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_mast \
       --model=WORKDIR --memory=window
-That is the shipped colortrack/pretrained/mast_cpu (0.5693 as exported, with
-renormalize_floor 0.8; its MODEL_CARD.md). On one H200 (JAX, benchmarks/accelerator_run.sh),
-`:cpu` at --config.data.image_size=256 --config.train.batch_size=64 ran 10,000 steps in
-4 min 37 s on the 121 clips of videos_more: dev J&F 0.6052 at mast_cpu's settings, 0.6112 at
-the default's (BENCHMARKS.md "Networks trained on an H200"). Before round 5 the MAST presets had the
-colorization paper's 5-layer dilated head: 2500 steps gave 0.476 with encoder
+0.761 s/step alone (benchmarks/train_throughput.py, idle): 32 min for the 2500
+steps (the measured run took 1 h 1 min beside evaluations). A second run on the
+same frames stored at 320 px scored 0.5744 (runs of one recipe spread by about 3
+points; BENCHMARKS.md "Crop size x method"). The same 2500 steps at 128x128 crops
+(13 min alone) give 0.5645, at 256x256 crops (from 320-px clips, 54 min alone)
+0.5544; 128-pixel crops for 7500 steps (37 min), 0.5704. That
+7500-step run is the shipped colortrack/pretrained/mast_cpu (0.5693 as exported,
+with renormalize_floor 0.8; its MODEL_CARD.md pins --config.data.image_size=128).
+On one H200 (JAX, benchmarks/accelerator_run.sh), `:cpu` at --config.data.image_size=256
+--config.train.batch_size=64 ran 10,000 steps in 4 min 37 s on the 121 clips of
+videos_more: dev J&F 0.6052 at mast_cpu's settings, 0.6112 at the earlier
+default's stride-4 settings (BENCHMARKS.md "Networks trained on an H200"). Before round 5 the MAST presets had
+the colorization paper's 5-layer dilated head: 2500 steps gave 0.476 with encoder
 features against 0.524 for its random initial weights (BENCHMARKS.md, "MAST").
 """
 
@@ -46,5 +59,7 @@ def get_config(arg: str = ""):
   config.model.head_dilations = ()  # likewise: a linear projection of the encoder
   mast_variants.apply(config, arg)
   if "cpu" in (arg or ""):
-    config.train.num_steps = 7500  # 37 minutes here, as the shipped mast_cpu
+    # 192-pixel crops for 2500 steps beat 128 for 7500 in less time (docstring).
+    config.data.image_size = 192
+    config.train.num_steps = 2500
   return base.lock(config)
