@@ -26,8 +26,9 @@ encoder features and window memory, with
 steps (the measured run took 1 h 1 min beside evaluations). A second run on the
 same frames stored at 320 px scored 0.5744 (runs of one recipe spread by about 3
 points; BENCHMARKS.md "Crop size x method"). The same 2500 steps at 128x128 crops
-(13 min alone) give 0.5645, at 256x256 crops (from 320-px clips, 54 min alone)
-0.5544; 128-pixel crops for 7500 steps (37 min), 0.5704. That
+(13 min alone) give 0.5645 (0.5752 from the 320-px frames), at 256x256 crops
+(from 320-px clips, 54 min alone) 0.5544; 128-pixel crops for 7500 steps (37 min),
+0.5704: 192 for 2500 steps is the best use of about half an hour. That
 7500-step run is the shipped colortrack/pretrained/mast_cpu (0.5693 as exported,
 with renormalize_floor 0.8; its MODEL_CARD.md pins --config.data.image_size=128).
 On one H200 (JAX, benchmarks/accelerator_run.sh), `:cpu` at --config.data.image_size=256
@@ -59,7 +60,7 @@ def get_config(arg: str = ""):
   config.model.head_dilations = ()  # likewise: a linear projection of the encoder
   mast_variants.apply(config, arg)
   if "cpu" in (arg or ""):
-    # 192-pixel crops for 2500 steps beat 128 for 7500 in less time (docstring).
+    # 192-pixel crops for 2500 steps score at least 128 for 7500, in less time (docstring).
     config.data.image_size = 192
     config.train.num_steps = 2500
   return base.lock(config)
