@@ -15,7 +15,10 @@
 #    PAPER_STEPS steps: clips/s with the input pipeline;
 # 4. trains MAST (MAST_PRESET at MAST_IMAGE_SIZE crops, batch MAST_BATCH) for MAST_SECONDS
 #    seconds (or MAST_STEPS steps, if fewer), checkpointing every MAST_CHECKPOINT_EVERY
-#    steps; the workdir (config, codebook, latest checkpoint) lands in OUTPUT_DIR/mast, which
+#    steps, at the preset's learning rate until MAST_LR_DROP_STEP (default: never; e.g.
+#    MAST_STEPS=10000 MAST_LR_DROP_STEP=6700 MAST_SECONDS=330 for a drop at 2/3, BENCHMARKS.md
+#    "Schedules and frame rates");
+#    the workdir (config, codebook, latest checkpoint) lands in OUTPUT_DIR/mast, which
 #      python -m train.export --workdir=OUTPUT_DIR/mast --export_dir=...
 #    turns into a SavedModel on any machine with TensorFlow.
 # Every setting below can be overridden from the environment (the CPU test uses tiny ones).
@@ -35,6 +38,7 @@ MAST_IMAGE_SIZE=${MAST_IMAGE_SIZE:-256}
 MAST_BATCH=${MAST_BATCH:-64}
 MAST_SECONDS=${MAST_SECONDS:-300}
 MAST_STEPS=${MAST_STEPS:-100000000}  # whichever comes first: the clock or the steps
+MAST_LR_DROP_STEP=${MAST_LR_DROP_STEP:-100000000}  # constant, as every run measured so far
 MAST_CHECKPOINT_EVERY=${MAST_CHECKPOINT_EVERY:-500}
 MAST_CLIP_STRIDE=${MAST_CLIP_STRIDE:-1}
 
@@ -88,7 +92,8 @@ echo "== $MAST_PRESET at $MAST_IMAGE_SIZE px, batch $MAST_BATCH, for $MAST_SECON
 timeout -s INT -k 60 "$MAST_SECONDS" "$PYTHON" -m train.train --config="$MAST_PRESET" \
     --workdir="$WORK/mast" "${video_flags[@]}" --config.data.image_size="$MAST_IMAGE_SIZE" \
     --config.data.clip_stride="$MAST_CLIP_STRIDE" --config.train.batch_size="$MAST_BATCH" \
-    --config.train.num_steps="$MAST_STEPS" --config.train.log_every=100 \
+    --config.train.num_steps="$MAST_STEPS" --config.train.lr_drop_step="$MAST_LR_DROP_STEP" \
+    --config.train.log_every=100 \
     --config.train.checkpoint_every="$MAST_CHECKPOINT_EVERY" \
     --config.train.image_summary_every=100000000 > "$OUT_DIR/mast_train.log" 2>&1
 code=$?

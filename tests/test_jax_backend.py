@@ -166,7 +166,8 @@ def test_accelerator_run_script_on_cpu_with_tiny_presets(tmp_path):
   env = dict(os.environ, PYTHON=sys.executable, PYTHONPATH=str(blocker.parent),
              PAPER_PRESET="colortrack/configs/tiny.py", PAPER_STEPS="6", STEP_STEPS="2",
              MAST_PRESET="colortrack/configs/mast_pair.py:tiny", MAST_IMAGE_SIZE="32",
-             MAST_BATCH="4", MAST_SECONDS="600", MAST_STEPS="20", MAST_CHECKPOINT_EVERY="10")
+             MAST_BATCH="4", MAST_SECONDS="600", MAST_STEPS="20", MAST_CHECKPOINT_EVERY="10",
+             MAST_LR_DROP_STEP="15")
   out = tmp_path / "out"
   result = subprocess.run(
       ["bash", "benchmarks/accelerator_run.sh", str(tmp_path / "videos"),
@@ -178,6 +179,8 @@ def test_accelerator_run_script_on_cpu_with_tiny_presets(tmp_path):
   assert all(r["loss_finite"] and r["clips_per_s"] > 0 for r in rows)
   assert "step 6, loss" in (out / "paper_train.log").read_text()
   assert "MAST workdir:" in result.stdout and "(ckpt-20.npz)" in result.stdout
+  # The schedule the script was given is the one the workdir trained with.
+  assert json.loads((out / "mast" / "config.json").read_text())["train"]["lr_drop_step"] == 15
   export_dir = str(tmp_path / "saved")
   workdir = str(out / "mast")
   serving.export(trainer.restore_model(workdir), export_dir, trainer.load_config(workdir))

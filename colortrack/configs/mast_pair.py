@@ -9,28 +9,29 @@ ablations rgb | hsv, classify, noalign. Without `cpu` the model is the paper's
 (ResNet-18 with output stride 4 at 256x256, batch 24, Adam 1e-3), for GPUs.
 Then fine-tune with mast_multi.py. Inference defaults: MAST memory (frames 0, 5
 and t-5, t-3, t-1), two-step ROI attention, soft propagation.
-Expected numbers (`:cpu`: 2500 steps of batch 16 at 192x192 crops, on the 4828
-clips of all 171 sources of ../shared/data/unlabeled at 256 px, one every 2
-frames; BENCHMARKS.md "Recipe: crop size"): DAVIS-2016 dev J&F 0.6047 with
-encoder features and window memory, with
+Expected numbers (`:cpu`: 3750 steps of batch 16 at 192x192 crops, learning rate
+1e-3 dropped to 1e-4 at step 2500 (2/3 of the steps), on the
+4828 clips of all 171 sources of ../shared/data/unlabeled at 320 px, one every 2
+frames; BENCHMARKS.md "Schedules and frame rates"): DAVIS-2016 dev J&F 0.6085 with
+encoder features and window memory (0.6232 at the default tracker's settings), with
   S=../shared/data/unlabeled
   python -m data_prep.fit_codebook --input=$S/videos,$S/davis2016-train-256p,$S/videos_more \
       --output=/tmp/codebook.npz
   python -m data_prep.build_tfrecords --input=$S/videos,$S/davis2016-train-256p,$S/videos_more \
-      --codebook=/tmp/codebook.npz --output_dir=/tmp/clips --size=256 --clip_stride=2
+      --codebook=/tmp/codebook.npz --output_dir=/tmp/clips --size=320 --clip_stride=2
   python -m train.train --config=colortrack/configs/mast_pair.py:cpu --workdir=WORKDIR \
       --config.data.train_pattern='/tmp/clips/*.tfrecord'
   python -m eval.davis --davis_root=../shared/data/davis2016 --results_dir=/tmp/davis_mast \
       --model=WORKDIR --memory=window
-0.761 s/step alone (benchmarks/train_throughput.py, idle): 32 min for the 2500
-steps (the measured run took 1 h 1 min beside evaluations). A second run on the
-same frames stored at 320 px scored 0.5744 (runs of one recipe spread by about 3
-points; BENCHMARKS.md "Crop size x method"). The same 2500 steps at 128x128 crops
-(13 min alone) give 0.5645 (0.5752 from the 320-px frames), at 256x256 crops
-(from 320-px clips, 54 min alone) 0.5544; 128-pixel crops for 7500 steps (37 min),
-0.5704: 192 for 2500 steps is the best use of about half an hour. That
-7500-step run is the shipped colortrack/pretrained/mast_cpu (0.5693 as exported,
-with renormalize_floor 0.8; its MODEL_CARD.md pins --config.data.image_size=128).
+0.761 s/step alone (benchmarks/train_throughput.py, idle): 48 min for the 3750
+steps. The drop pays more than steps: the same run kept at 1e-3 scores 0.5744 at
+step 2500 and 0.5918 at 5000; 7500 steps with the drop at 5000 (95 min alone)
+score 0.6110, no better. Crops (2500 steps at 1e-3, BENCHMARKS.md "Crop size x
+method"; runs of one recipe spread by about 3 points): 192x192 0.6047 and 0.5744
+in two runs, 128x128 (13 min alone) 0.5645 and 0.5752, 256x256 (54 min) 0.5544;
+128-pixel crops for 7500 steps (37 min), 0.5704. That 7500-step run is the shipped
+colortrack/pretrained/mast_cpu (0.5693 as exported, with renormalize_floor 0.8;
+its MODEL_CARD.md pins --config.data.image_size=128 and the constant rate).
 On one H200 (JAX, benchmarks/accelerator_run.sh), `:cpu` at --config.data.image_size=256
 --config.train.batch_size=64 ran 10,000 steps in 4 min 37 s on the 121 clips of
 videos_more: dev J&F 0.6052 at mast_cpu's settings, 0.6112 at the earlier
@@ -60,7 +61,9 @@ def get_config(arg: str = ""):
   config.model.head_dilations = ()  # likewise: a linear projection of the encoder
   mast_variants.apply(config, arg)
   if "cpu" in (arg or ""):
-    # 192-pixel crops for 2500 steps score at least 128 for 7500, in less time (docstring).
+    # 192-pixel crops, and a drop to 1e-4 at 2/3: each scored above more steps at 128 or
+    # at a constant rate, in less time (docstring).
     config.data.image_size = 192
-    config.train.num_steps = 2500
+    config.train.num_steps = 3750
+    config.train.lr_drop_step = 2500
   return base.lock(config)
