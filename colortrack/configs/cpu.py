@@ -9,9 +9,10 @@ minutes here (BENCHMARKS.md, "Training"), so 400k steps are out of reach.
   * 128x128 crops: 4x fewer pixels than 256x256; the network is fully
     convolutional, so tracking still runs at the video's own resolution.
     Larger crops did not pay for this method: 2000 steps (seed 0, all 171
-    sources) at 192x192 crops give dev J&F 0.5365 in 44 min alone, against
-    0.5407 at 128 in 19 (BENCHMARKS.md "Crop size x method"; for MAST, 192 for
-    2500 steps beats 128 for 7500, so mast_pair.py:cpu trains at 192).
+    sources) at 192x192 crops give dev J&F 0.5365 in 44 min alone, at 256x256
+    (320-px clips) 0.5163 in 81, against 0.5407 at 128 in 19 (BENCHMARKS.md
+    "Crop size x method"; for MAST, 192 for 2500 steps beats 128 for 7500, so
+    mast_pair.py:cpu trains at 192).
   * Narrower ResNet (32-64-128-128, one block per stage): about 0.5 GMAC per
     frame instead of about 10; the embedding stays 64-d.
   * No dilated head: the embedding is a linear projection of the last ResNet

@@ -28,10 +28,12 @@ steps. The drop pays more than steps: the same run kept at 1e-3 scores 0.5744 at
 step 2500 and 0.5918 at 5000; 7500 steps with the drop at 5000 (95 min alone)
 score 0.6110, no better. Crops (2500 steps at 1e-3, BENCHMARKS.md "Crop size x
 method"; runs of one recipe spread by about 3 points): 192x192 0.6047 and 0.5744
-in two runs, 128x128 (13 min alone) 0.5645 and 0.5752, 256x256 (54 min) 0.5544;
-128-pixel crops for 7500 steps (37 min), 0.5704. That 7500-step run is the shipped
-colortrack/pretrained/mast_cpu (0.5693 as exported, with renormalize_floor 0.8;
-its MODEL_CARD.md pins --config.data.image_size=128 and the constant rate).
+in two runs, 128x128 (13 min alone) 0.5645 and 0.5752, 256x256 (54 min) 0.5544
+(with the drop, 3750 steps, 81 min: 0.6003, against 0.6085 at 192 in 48;
+BENCHMARKS.md "256-pixel crops with the drop"); 128-pixel crops for 7500 steps
+(37 min), 0.5704. That 7500-step run is the shipped colortrack/pretrained/mast_cpu
+(0.5693 as exported, with renormalize_floor 0.8; its MODEL_CARD.md pins
+--config.data.image_size=128 and the constant rate).
 On one H200 (JAX, benchmarks/accelerator_run.sh), `:cpu` at --config.data.image_size=256
 --config.train.batch_size=64 ran 10,000 steps in 4 min 37 s on the 121 clips of
 videos_more: dev J&F 0.6052 at mast_cpu's settings, 0.6112 at the earlier
