@@ -20,6 +20,7 @@ include `vondrick_cpu`'s and `mast_cpu`'s. `python -m train.export --packed` wri
 `--from_export` turns one back into a SavedModel.
 """
 
+import contextlib
 import hashlib
 import os
 import zipfile
@@ -47,6 +48,26 @@ def is_packed(path: str) -> bool:
   return os.path.isfile(os.path.join(path, MANIFEST_NAME))
 
 
+def stored_value(value: np.ndarray) -> np.ndarray:
+  """What the store holds for a weight: kernels (floats of 2+ dims) in STORAGE_DTYPE,
+  vectors (biases, BatchNorm scales and statistics) as they are."""
+  return value.astype(STORAGE_DTYPE) if value.dtype.kind == "f" and value.ndim > 1 else value
+
+
+@contextlib.contextmanager
+def weights_as_stored(models: Sequence):
+  """Within the block, `models`' weights hold what a packed export stores of them (the
+  kernels rounded to STORAGE_DTYPE, as `load_weights` assigns them); restored after."""
+  originals = [(variable, variable.numpy()) for model in models for variable in model.weights]
+  try:
+    for variable, value in originals:
+      variable.assign(np.asarray(stored_value(np.asarray(value))).astype(value.dtype))
+    yield
+  finally:
+    for variable, value in originals:
+      variable.assign(value)
+
+
 def network_arrays(model) -> Dict[str, np.ndarray]:
   """Every weight of `model`, keyed as checkpoints key them: kernels in STORAGE_DTYPE,
   vectors (biases, BatchNorm scales and statistics) as they are.
@@ -58,7 +79,7 @@ def network_arrays(model) -> Dict[str, np.ndarray]:
   arrays = {}
   for key, variable in checkpoints.model_weights(model).items():
     value = np.asarray(variable.numpy())
-    stored = value.astype(STORAGE_DTYPE) if value.dtype.kind == "f" and value.ndim > 1 else value
+    stored = stored_value(value)
     if not np.all(np.isfinite(stored)):
       raise PackError(f"weight {variable.path} does not fit in {np.dtype(STORAGE_DTYPE).name} "
                       f"(largest |value| {np.abs(value).max():g}); export a SavedModel instead")
