@@ -49,7 +49,10 @@ the setting until then: 0.512 after 800 steps, 0.539 after 4800) with
 output stride 4 with stages 3 + 4 as features, radius 16, top-20: 0.605 with
 the same command and --model=colortrack/pretrained/vondrick_cpu (BENCHMARKS.md
 "Round 4"). The 6000-step
-schedule above has not been run in one piece. 2000 steps (seed 0) on 25 / 50 /
+schedule above has not been run in one piece; 4500 steps with the drop at 3000
+(seed 0, all 171 sources, 43 min alone) give 0.5464 with
+--memory=window --features=encoder (2000 at 1e-3: 0.5407; BENCHMARKS.md "A
+second seed"). 2000 steps (seed 0) on 25 / 50 /
 100% of the 171 sources of ../shared/data/unlabeled (videos,
 davis2016-train-256p, videos_more; 4828 clips in all) give dev J&F 0.5062 /
 0.4948 / 0.5054 with the 5-layer head at about 41 min per run (BENCHMARKS.md

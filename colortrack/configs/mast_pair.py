@@ -13,7 +13,8 @@ Expected numbers (`:cpu`: 3750 steps of batch 16 at 192x192 crops, learning rate
 1e-3 dropped to 1e-4 at step 2500 (2/3 of the steps), on the
 4828 clips of all 171 sources of ../shared/data/unlabeled at 320 px, one every 2
 frames; BENCHMARKS.md "Schedules and frame rates"): DAVIS-2016 dev J&F 0.6085 with
-encoder features and window memory (0.6232 at the default tracker's settings), with
+encoder features and window memory (0.6232 at the default tracker's settings); with
+--config.train.seed=1, 0.6106 (0.6122; BENCHMARKS.md "A second seed"), with
   S=../shared/data/unlabeled
   python -m data_prep.fit_codebook --input=$S/videos,$S/davis2016-train-256p,$S/videos_more \
       --output=/tmp/codebook.npz
