@@ -389,6 +389,9 @@ def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-
   """
   frames = _check_frames()
   served = _served_embeddings(export_dir, frames)
+  keras_out = module.embed_frames(frames).numpy()
+  if not (np.all(np.isfinite(served)) and np.all(np.isfinite(keras_out))):
+    raise ExportError(f"{export_dir}: the model's embeddings hold NaN or inf; not exported")
   if stored_networks:
     with packing.weights_as_stored(stored_networks):
       as_stored = module.embed_frames(frames).numpy()
@@ -396,9 +399,6 @@ def verify_export(module: TrackerModule, export_dir: str, tolerance: float = 1e-
     if not stored_diff <= 1e-4:  # also false for NaN
       raise ExportError(f"{export_dir}: the packed networks' embed differs from the Keras "
                         f"model with the stored weights by {stored_diff:g} (> 1e-4); not exported")
-  keras_out = module.embed_frames(frames).numpy()
-  if not (np.all(np.isfinite(served)) and np.all(np.isfinite(keras_out))):
-    raise ExportError(f"{export_dir}: the model's embeddings hold NaN or inf; not exported")
   max_diff = float(np.abs(served - keras_out).max())
   if not max_diff <= tolerance:  # also false for NaN
     raise ExportError(f"{export_dir}: the exported embed differs from the Keras model by "
