@@ -61,7 +61,7 @@ def weights_as_stored(models: Sequence):
   originals = [(variable, variable.numpy()) for model in models for variable in model.weights]
   try:
     for variable, value in originals:
-      variable.assign(np.asarray(stored_value(np.asarray(value))).astype(value.dtype))
+      variable.assign(stored_value(value).astype(value.dtype))
     yield
   finally:
     for variable, value in originals:
