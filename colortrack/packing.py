@@ -1,7 +1,7 @@
 """Packed models: each network's weights stored once (kernels in float16), shared by models.
 
-A packed model is a folder holding the export config (`serving.CONFIG_NAME`, as in a
-SavedModel export) and MANIFEST_NAME, which lists its networks in order (the first
+A packed model is a folder holding the export config (CONFIG_NAME, as in a SavedModel
+export) and MANIFEST_NAME, which lists its networks in order (the first
 network, then the config's `ensemble` members):
 
   {"format": 1, "store": "../networks",
@@ -33,6 +33,7 @@ from colortrack import errors
 from colortrack.training import checkpoints
 from colortrack.utils import files
 
+CONFIG_NAME = "colortrack_config.json"  # an export's config (`serving.CONFIG_NAME`)
 MANIFEST_NAME = "colortrack_networks.json"
 STORE_NAME = "networks"  # the store's folder, beside the packed models
 FORMAT = 1

@@ -47,7 +47,7 @@ from colortrack.methods import registry
 from colortrack.modeling import colorizer as colorizer_lib
 from colortrack.utils import files
 
-CONFIG_NAME = "colortrack_config.json"
+CONFIG_NAME = packing.CONFIG_NAME
 # What `embed` returns: the head's embedding, or these ResNet stages (L2-normalized each,
 # concatenated; `Colorizer.encoder_features`).
 ENCODER_STAGES = {"encoder": ("stage4",), "encoder_stages34": ("stage3", "stage4")}

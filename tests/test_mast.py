@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from absl.testing import parameterized
 
+from colortrack import packing
 from colortrack import serving
 from colortrack.configs import mast_multi
 from colortrack.configs import mast_pair
@@ -281,6 +282,43 @@ class MastTrainingTest(tf.test.TestCase):
     config.model.embed_dim = 4
     with self.assertRaisesRegex(trainer.TrainingError, "different model"):
       trainer.train(config, os.path.join(self.root, "refused"))
+
+  def test_training_starts_from_a_packed_one_network_export(self):
+    source = os.path.join(self.root, "pair_for_export")
+    trainer.train(self.config(mast_pair, num_steps=2), source)
+    model, config = trainer.restore_model(source), trainer.load_config(source)
+    packed = os.path.join(self.root, "models", "pair")
+    serving.export(model, packed, config, packed=True)
+    # Learning rate 0: the step leaves the trainable weights as loaded, so the new run's
+    # checkpoint holds the export's weights exactly (kernels as float16 stored them).
+    workdir = os.path.join(self.root, "from_export")
+    with self.assertLogs(level="INFO") as logs:
+      trainer.train(self.config(mast_pair, num_steps=1, learning_rate=0.0,
+                                init_workdir=packed), workdir)
+    self.assertTrue(any(f"initialised the model from the export {packed}" in line
+                        for line in logs.output))
+    stored = [w.numpy() for w in trainer.restore_model(workdir).trainable_weights]
+    with packing.weights_as_stored([model]):
+      expected = [w.numpy() for w in model.trainable_weights]
+    self.assertLen(stored, len(expected))
+    for index, (got, value) in enumerate(zip(stored, expected)):
+      self.assertAllEqual(got, value, msg=f"trainable weight {index}")
+    # Refused in one line each: several networks, a SavedModel, another model.
+    both = os.path.join(self.root, "models", "both")
+    serving.export(model, both, config, [(model, config)], packed=True)
+    savedmodel = os.path.join(self.root, "savedmodel")
+    serving.export(model, savedmodel, config)
+    other = self.config(mast_pair, num_steps=1, init_workdir=packed)
+    other.model.embed_dim = 4
+    for source_dir, source_config, message in (
+        (both, self.config(mast_pair, num_steps=1), "export of 2 networks"),
+        (savedmodel, self.config(mast_pair, num_steps=1), "SavedModel export"),
+        (packed, other, "different model")):
+      source_config.train.init_workdir = source_dir
+      target = os.path.join(self.root, "refused_" + os.path.basename(source_dir))
+      with self.assertRaisesRegex(trainer.TrainingError, message):
+        trainer.train(source_config, target)
+      self.assertFalse(os.path.exists(target), message)  # checked before the workdir is made
 
 
 if __name__ == "__main__":

@@ -161,7 +161,9 @@ def get_base_config() -> ml_collections.ConfigDict:
   # 0.27 MB per checkpoint at 256x256; when off, a resumed run reseeds the data
   # with the step instead (no clip order is replayed, but it is not the same).
   config.train.checkpoint_input = True
-  # Start from the weights of another workdir (MAST: pair pre-training -> fine-tuning).
+  # Start from the weights of another workdir (MAST: pair pre-training -> fine-tuning),
+  # or of a packed one-network export (a shipped network trained further on your video:
+  # colortrack/pretrained/mast_crop256). Same model fields; a fresh optimizer.
   config.train.init_workdir = config_dict.placeholder(str)
 
   config.runtime = ml_collections.ConfigDict()

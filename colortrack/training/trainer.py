@@ -17,7 +17,7 @@ import logging
 import math
 import os
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import keras
 import ml_collections
@@ -25,6 +25,7 @@ import numpy as np
 from keras import ops
 
 from colortrack import errors
+from colortrack import packing
 from colortrack import validation
 from colortrack.data import clip_features
 from colortrack.methods import base
@@ -314,19 +315,53 @@ class _Visualizer:
             "attention/target_then_references": np.stack(attention_rows)}
 
 
-def _init_from_workdir(model: colorizer.Colorizer, config: ml_collections.ConfigDict) -> None:
-  """Loads model weights of `config.train.init_workdir` (e.g. MAST pair pre-training)."""
+def _init_source(config: ml_collections.ConfigDict) -> Tuple[str, bool]:
+  """What `config.train.init_workdir` starts the model from, checked: (the latest checkpoint
+  of a training workdir, False), e.g. MAST pair pre-training, or (a packed one-network
+  export, True), e.g. `colortrack/pretrained/mast_crop256`, to train a shipped network
+  further on other video. The source's model fields must be this config's.
+  """
   source = config.train.init_workdir
-  source_config = load_config(source)
-  if model_fields(json.loads(source_config.to_json_best_effort())) != model_fields(
-      json.loads(config.to_json_best_effort())):
+  exported = packing.is_packed(source)
+  if exported:
+    try:
+      source_json = files.read_json(os.path.join(source, packing.CONFIG_NAME))
+    except (OSError, ValueError) as e:
+      raise TrainingError(f"{source}: init_workdir is an export with an unreadable "
+                          f"{packing.CONFIG_NAME} ({errors.first_line(e)})") from e
+  elif os.path.isfile(os.path.join(source, packing.CONFIG_NAME)):
+    raise TrainingError(f"{source}: init_workdir is a SavedModel export; start from its "
+                        "training workdir, or write it packed first (python -m train.export "
+                        f"--from_export={source} --export_dir=DIR --packed)")
+  else:
+    source_json = json.loads(load_config(source).to_json_best_effort())
+  if model_fields(source_json) != model_fields(json.loads(config.to_json_best_effort())):
     raise TrainingError(f"{source}: init_workdir holds a different model "
-                        f"({source_config.model}); it cannot initialise this one")
+                        f"({source_json.get('model')}); it cannot initialise this one")
+  if exported:
+    networks = 1 + len(source_json.get("ensemble") or [])
+    if networks > 1:
+      raise TrainingError(f"{source}: init_workdir is an export of {networks} networks; write "
+                          "the one to start from alone first (python -m train.export "
+                          f"--from_export={source} --networks=I --export_dir=DIR --packed)")
+    return source, True
   checkpoint = latest_checkpoint(source)
   if checkpoint is None:
     raise TrainingError(f"{source}: init_workdir has no checkpoint in {CHECKPOINT_DIR}/")
-  _restore_weights(model, checkpoint)
-  logging.info("initialised the model from %s", checkpoint)
+  return checkpoint, False
+
+
+def _init_weights(model: colorizer.Colorizer, source: str, exported: bool) -> None:
+  """Loads the weights `_init_source` found into `model`."""
+  if not exported:
+    _restore_weights(model, source)
+    logging.info("initialised the model from %s", source)
+    return
+  try:
+    packing.load_weights(source, [model])
+  except packing.PackError as e:
+    raise TrainingError(str(e)) from e
+  logging.info("initialised the model from the export %s", source)
 
 
 def build_model_and_optimizer(config: ml_collections.ConfigDict, runner):
@@ -399,6 +434,11 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
   runner = make_runner(config)
   check_step_fits(config, runner.on_accelerator)
   data = inputs_lib.TrainingInputs(config)
+  # Checked before the workdir is claimed (a refused source leaves nothing behind), and
+  # only for a run that will start from it (a resumed one may outlive its source).
+  init_source = None
+  if config.train.init_workdir and latest_checkpoint(workdir) is None:
+    init_source = _init_source(config)
   # One process writes the workdir: the chief of a multi-worker run (the others train
   # in lockstep, read its checkpoints to resume, and write nothing there).
   chief = runner.is_chief
@@ -424,8 +464,8 @@ def train(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, float]:
                           "(written by an older colortrack?); remove it to resume from an "
                           "earlier one")
     logging.info("resumed from %s at step %d", runner.latest_checkpoint, runner.step_number)
-  elif config.train.init_workdir:
-    _init_from_workdir(model, config)
+  elif init_source:
+    _init_weights(model, *init_source)
 
   writer = visualizer = None
   if chief:
