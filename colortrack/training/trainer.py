@@ -326,6 +326,8 @@ def _init_source(config: ml_collections.ConfigDict) -> Tuple[str, bool]:
   if exported:
     try:
       source_json = files.read_json(os.path.join(source, packing.CONFIG_NAME))
+      if not isinstance(source_json, dict):
+        raise ValueError("not a JSON object")
     except (OSError, ValueError) as e:
       raise TrainingError(f"{source}: init_workdir is an export with an unreadable "
                           f"{packing.CONFIG_NAME} ({errors.first_line(e)})") from e
