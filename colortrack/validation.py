@@ -40,6 +40,16 @@ def _non_negative(name: str, value: Any, where: str) -> None:
     raise SettingError(f"{where}{name}={value!r}: must be >= 0")
 
 
+def _open_unit(name: str, value: Any, where: str) -> None:
+  if not 0 < _number(name, value, where) < 1:
+    raise SettingError(f"{where}{name}={value!r}: must be between 0 and 1 (exclusive)")
+
+
+def _unit(name: str, value: Any, where: str) -> None:
+  if not 0 <= _number(name, value, where) <= 1:
+    raise SettingError(f"{where}{name}={value!r}: must be between 0 and 1")
+
+
 def _whole(name: str, value: Any, where: str, low: int = 0) -> None:
   number = _number(name, value, where)
   if number != int(number) or number < low:
@@ -64,6 +74,8 @@ _INFERENCE_CHECKS = {
     "ensemble_members": _whole,
     "feature_dims": _whole,
     "renormalize_floor": _non_negative,
+    "mask_threshold": _open_unit,
+    "min_component_fraction": _unit,
     "min_first_similarity": _number,
 }
 

@@ -195,6 +195,15 @@ class LocalPointerTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(np.reshape(local, (-1, 2)), dense, atol=1e-6)
 
 
+class _ConstantEmbedder:
+  """Every cell looks the same: the pointer averages the labels of its window."""
+  stride = STRIDE
+
+  def __call__(self, frames):
+    t, height, width, _ = frames.shape
+    return np.ones((t, height // STRIDE, width // STRIDE, 4), np.float32) / 2.0
+
+
 class TrackerTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.named_parameters(
@@ -283,14 +292,6 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
 
   def test_renormalize_keeps_a_diffusing_object(self):
 
-    class ConstantEmbedder:
-      """Every cell looks the same: the pointer averages the labels of its window."""
-      stride = STRIDE
-
-      def __call__(self, frames):
-        t, height, width, _ = frames.shape
-        return np.ones((t, height // STRIDE, width // STRIDE, 4), np.float32) / 2.0
-
     frames = [np.zeros((48, 64, 3), np.uint8)] * 2
     first = np.zeros((48, 64), np.uint8)
     first[16:32, 24:40] = 1  # 2 x 2 cells
@@ -299,8 +300,9 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     # rescaled to [0, 1], its channel peaks at 1 there and background at 0.
     plain = trackers.PropagationConfig(temperature=1.0, radius=1)
     rescaled = trackers.PropagationConfig(temperature=1.0, radius=1, renormalize=True)
-    lost = list(trackers.PointerTracker(ConstantEmbedder(), plain).track_masks(iter(frames), first))
-    kept = list(trackers.PointerTracker(ConstantEmbedder(), rescaled).track_masks(
+    lost = list(trackers.PointerTracker(_ConstantEmbedder(), plain).track_masks(
+        iter(frames), first))
+    kept = list(trackers.PointerTracker(_ConstantEmbedder(), rescaled).track_masks(
         iter(frames), first))
     self.assertEqual(lost[1].max(), 0)
     self.assertAllEqual(kept[1][20:28, 28:36], np.ones((8, 8)))  # the object's centre
@@ -331,6 +333,55 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     # A present object (range 0.1..0.9 >= floor) is stretched as before.
     present = np.stack([1 - 8 * object_prob + 0.3, 8 * object_prob - 0.3], axis=-1)
     self.assertAllClose(labels.renormalize(present, floor=0.5), labels.renormalize(present))
+
+  def test_background_weighted_thresholds_one_object_and_weighs_several(self):
+    object_prob = np.array([[0.35, 0.45], [0.55, 0.3]], np.float32)
+    soft = np.stack([1 - object_prob, object_prob], axis=-1)
+    # One object: the argmax after weighing is "above the threshold".
+    for threshold in (0.3, 0.4, 0.5, 0.6):
+      self.assertAllEqual(np.argmax(labels.background_weighted(soft, threshold), -1),
+                          (object_prob > threshold).astype(int))
+    self.assertIs(labels.background_weighted(soft, 0.5), soft)
+    # Two objects at 0.3 and 0.25, background 0.45: at 0.4 background weighs 0.45 x 2/3 =
+    # 0.3, so just below 0.4 the larger object wins each cell, just above background;
+    # the objects never trade places.
+    three = np.array([[[0.45, 0.3, 0.25], [0.45, 0.25, 0.3]]], np.float32)
+    self.assertAllEqual(np.argmax(labels.background_weighted(three, 0.39), -1), [[1, 2]])
+    self.assertAllEqual(np.argmax(labels.background_weighted(three, 0.41), -1), [[0, 0]])
+
+  def test_drop_small_components_keeps_pieces_by_their_share_of_the_largest(self):
+    ids = np.zeros((8, 12), np.uint8)
+    ids[0:4, 0:5] = 1  # object 1: 20 pixels ...
+    ids[6:8, 0:2] = 1  # ... and an island of 4 (0.2 of 20)
+    ids[0:3, 8:12] = 2  # object 2: 12 pixels ...
+    ids[5, 7] = 2  # ... an island of 1 (1/12)
+    ids[7, 11] = 2  # ... and one of 1 touching nothing
+    ids[4, 5] = 1  # diagonal to object 1's corner (3, 4): the same piece (8-connected)
+    kept = labels.drop_small_components(ids, np.array([1, 2]), 0.1)
+    expected = ids.copy()
+    expected[5, 7] = expected[7, 11] = 0  # 1 < 0.1 x 12; 4 >= 0.1 x 21 stays
+    self.assertAllEqual(kept, expected)
+    dropped = labels.drop_small_components(ids, np.array([1, 2]), 0.25)
+    expected[6:8, 0:2] = 0  # 4 < 0.25 x 21
+    self.assertAllEqual(dropped, expected)
+    self.assertIs(labels.drop_small_components(ids, np.array([1, 2]), 0.0), ids)
+    self.assertEqual(ids[5, 7], 2)  # the input is left as it was
+
+  def test_mask_threshold_grows_an_object_whose_edges_are_blurred(self):
+
+    frames = [np.zeros((48, 64, 3), np.uint8)] * 2
+    first = np.zeros((48, 64), np.uint8)
+    first[16:32, 16:40] = 1  # 2 x 3 cells
+    # Radius 1, equal affinities: a 3 x 3 box filter. The middle column's two cells
+    # get 6/9 > 0.5, the side columns 4/9, so the argmax keeps 2 of the 6 cells and a
+    # threshold of 0.4 all 6 (a cell next to them gets at most 3/9).
+    config = dict(temperature=1.0, radius=1, use_first=False, window=1)
+    argmax = list(trackers.PointerTracker(_ConstantEmbedder(), trackers.PropagationConfig(
+        **config)).track_masks(iter(frames), first))
+    lowered = list(trackers.PointerTracker(_ConstantEmbedder(), trackers.PropagationConfig(
+        **config, mask_threshold=0.4)).track_masks(iter(frames), first))
+    self.assertEqual(np.count_nonzero(argmax[1][4::8, 4::8]), 2)
+    self.assertAllEqual(lowered[1][4::8, 4::8], first[4::8, 4::8])
 
   def test_gate_moves_unlike_cells_to_background(self):
     first_embedding = np.zeros((2, 2, 2), np.float32)

@@ -272,10 +272,23 @@ def test_truncated_video_is_said_and_recorded(tmp_path):
     ({"scale": 0}, "scale=0.0: must be > 0"),
     ({"keypoint_sigma": 0}, "keypoint_sigma=0"),
     ({"window": 0, "use_first": False}, "window=0 without the first frame"),
+    ({"mask_threshold": 1.0}, "mask_threshold=1.0: must be between 0 and 1"),
+    ({"mask_threshold": 0}, "mask_threshold=0.0: must be between 0 and 1"),
+    ({"min_component_fraction": 1.5}, "min_component_fraction=1.5: must be between 0 and 1"),
 ])
 def test_settings_that_cannot_track_are_refused(overrides, message):
   with pytest.raises(validation.SettingError, match=message):
     trackers.settings(None, overrides)
+
+
+def test_every_test_time_setting_has_a_flag():
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from colortrack.cli import tracking_flags  # pylint: disable=g-import-not-at-top
+  names = {field.name for field in dataclasses.fields(trackers.TrackingSettings)}
+  flagged = {flag.name for flag in tracking_flags._OVERRIDES}  # pylint: disable=protected-access
+  flagged |= {tracking_flags.LONG_TERM.name, tracking_flags.SHORT_TERM.name}
+  # ensemble_members is a model's own (its keypoint section), not a user's choice.
+  assert names - flagged == {"ensemble_members"}
 
 
 def test_retune_refuses_what_the_tracker_would(tmp_path):

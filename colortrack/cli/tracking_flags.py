@@ -51,6 +51,12 @@ RENORMALIZE_FLOOR = flags.DEFINE_float(
     "renormalize_floor", None, "With --renormalize: leave an object's channel as it is when "
     "its values span less than this, so an object that left the frame fades (0: always "
     "rescale).")
+MASK_THRESHOLD = flags.DEFINE_float(
+    "mask_threshold", None, "Masks: a pixel is the object where its probability is above this "
+    "(several objects: where it beats background's x t / (1 - t)); 0.5: the argmax.")
+MIN_COMPONENT_FRACTION = flags.DEFINE_float(
+    "min_component_fraction", None, "Masks: an object's connected pieces smaller than this "
+    "fraction of its largest piece become background (0: keep every piece).")
 FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also search the first "
                                  "frame's object cells over the whole frame (re-finds objects "
                                  "that left and came back).")
@@ -75,7 +81,8 @@ FEATURES = flags.DEFINE_enum("features", None, list(serving.FEATURES),
 
 _OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST,
               TEMPERATURE, TOP_K, RADIUS, HARD, COARSE_RADIUS, FINE_RADIUS, FEATURES,
-              RENORMALIZE, RENORMALIZE_FLOOR, FIRST_GLOBAL, MIN_FIRST_SIMILARITY, FEATURE_DIMS,
+              RENORMALIZE, RENORMALIZE_FLOOR, MASK_THRESHOLD,
+              MIN_COMPONENT_FRACTION, FIRST_GLOBAL, MIN_FIRST_SIMILARITY, FEATURE_DIMS,
               POINTER_PRECISION, NETWORK_PRECISION)
 
 

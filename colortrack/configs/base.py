@@ -90,6 +90,14 @@ def get_base_config() -> ml_collections.ConfigDict:
   # ...except a channel whose values span less than renormalize_floor, so an object that
   # left the frame is not forced back onto the background (0: always to full range).
   config.inference.renormalize_floor = 0.0
+  # Masks: a pixel is object k where k's probability beats background's weighed by
+  # mask_threshold / (1 - mask_threshold) (one object: where it is above this; 0.5: the
+  # plain argmax). Soft copies blur an object into its surroundings, so its probability
+  # sits below 0.5 at its own edges. Only what is returned: the memory keeps the soft masks.
+  config.inference.mask_threshold = 0.5
+  # Masks returned: an object's connected pieces smaller than this fraction of its largest
+  # piece become background (stray copies on lookalike background; 0: keep every piece).
+  config.inference.min_component_fraction = 0.0
   # With a local radius, also search the first frame's object cells over the whole
   # frame, so an object that left and came back elsewhere is found again.
   config.inference.first_global = False

@@ -24,6 +24,45 @@ def onehot_to_ids(probabilities: np.ndarray, object_ids: np.ndarray) -> np.ndarr
   return lookup[np.argmax(probabilities, axis=-1)]
 
 
+def background_weighted(probabilities: np.ndarray, threshold: float) -> np.ndarray:
+  """Soft masks `[h, w, 1 + K]` with background (channel 0) x threshold / (1 - threshold).
+
+  Their argmax makes a pixel object k where k's probability beats background's weighed so:
+  with one object, where the object's probability is above `threshold` (channels summing
+  to 1). Weighing is linear, so it commutes with bilinear upsampling. 0.5: unchanged.
+  """
+  if threshold == 0.5:
+    return probabilities
+  weights = np.ones(probabilities.shape[-1], np.float32)
+  weights[0] = threshold / (1.0 - threshold)
+  return probabilities * weights
+
+
+def drop_small_components(ids: np.ndarray, object_ids: np.ndarray,
+                          fraction: float) -> np.ndarray:
+  """ids `[H, W]` with each object's 8-connected pieces smaller than `fraction` x its
+  largest piece set to background (0). 0: unchanged (the same array).
+
+  A copied label also lands on background that looks like the object (a red tyre wall
+  like a red car): small islands away from the object, each costing J and much of F.
+  """
+  if fraction <= 0:
+    return ids
+  import cv2  # pylint: disable=g-import-not-at-top
+  out = ids
+  for object_id in object_ids:
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats(
+        (ids == object_id).astype(np.uint8), connectivity=8)
+    if count <= 2:  # none or one piece
+      continue
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    small = np.concatenate([[False], areas < fraction * areas.max()])
+    if small.any():
+      out = out.copy() if out is ids else out
+      out[small[pieces]] = 0
+  return out
+
+
 def _linear_taps(size: int, source_size: int):
   """cv2.INTER_LINEAR's taps for upsampling `source_size` -> `size` along one axis:
   (first source index, second source index, weight of the second), each `[size]`."""

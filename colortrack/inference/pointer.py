@@ -36,6 +36,12 @@ class PropagationConfig:
   renormalize: bool = False  # masks: rescale each object's channel to [0, 1] per frame
   # ... except a channel whose values span less than this (a gone object fades)
   renormalize_floor: float = 0.0
+  # Masks returned: object k where its probability beats background's x t / (1 - t)
+  # (`labels.background_weighted`; 0.5: argmax). The memory keeps the soft masks.
+  mask_threshold: float = 0.5
+  # ... and an object's connected pieces below this fraction of its largest are dropped
+  # (`labels.drop_small_components`; 0: none). Output only, like the threshold.
+  min_component_fraction: float = 0.0
   # With a radius: the first frame's object cells are also searched over the whole
   # frame (re-finds an object that left and came back elsewhere).
   first_global: bool = False
@@ -243,21 +249,41 @@ class PointerTracker:
 
   def track_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
     object_ids = labels_lib.first_mask_objects(first_ids)
-    height, width = first_ids.shape
-    scaled = self.processing_size(height, width)
-    first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
-    stream = self.propagate_grid(
-        frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride),
-        renormalize=self.config.renormalize, gate=True)
-    for index, grid_labels in enumerate(stream):
+    for index, grid_labels in enumerate(self.soft_masks(frames, first_ids)):
       if index == 0:
         yield first_ids
         continue
-      soft = grid_lib.grid_to_pixels(grid_labels, self.stride, *scaled)
-      if scaled[0] <= height and scaled[1] <= width:  # as processed, or smaller (HD video)
-        yield labels_lib.upsampled_ids(soft, height, width, object_ids)
-      else:
-        yield labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
+      yield self.decode_masks(grid_labels, *first_ids.shape, object_ids)
+
+  def soft_masks(self, frames: Iterable[np.ndarray], first_ids: np.ndarray) -> Iterator[np.ndarray]:
+    """Yields the propagated soft masks on the grid, `[h, w, 1 + K]` per frame (frame 0's
+    from `first_ids` `[H, W]`); `decode_masks` turns one into ids as `track_masks` does."""
+    object_ids = labels_lib.first_mask_objects(first_ids)
+    scaled = self.processing_size(*first_ids.shape)
+    first_onehot = resize(labels_lib.ids_to_onehot(first_ids, object_ids), *scaled)
+    return self.propagate_grid(
+        frames, lambda h, w: grid_lib.pixels_to_grid(first_onehot, self.stride),
+        renormalize=self.config.renormalize, gate=True)
+
+  def decode_masks(self, grid_labels: np.ndarray, height: int, width: int,
+                   object_ids: np.ndarray, mask_threshold: Optional[float] = None,
+                   min_component_fraction: Optional[float] = None) -> np.ndarray:
+    """Soft grid masks `[h, w, 1 + K]` of `height x width` frames -> ids `[height, width]`:
+    upsampled bilinearly, background weighed by `mask_threshold`, then pieces below
+    `min_component_fraction` of their object's largest dropped (both default: the
+    tracker's settings)."""
+    config = self.config
+    threshold = config.mask_threshold if mask_threshold is None else mask_threshold
+    fraction = (config.min_component_fraction if min_component_fraction is None
+                else min_component_fraction)
+    scaled = self.processing_size(height, width)
+    soft = labels_lib.background_weighted(
+        grid_lib.grid_to_pixels(grid_labels, self.stride, *scaled), threshold)
+    if scaled[0] <= height and scaled[1] <= width:  # as processed, or smaller (HD video)
+      ids = labels_lib.upsampled_ids(soft, height, width, object_ids)
+    else:
+      ids = labels_lib.onehot_to_ids(resize(soft, height, width), object_ids)
+    return labels_lib.drop_small_components(ids, object_ids, fraction)
 
   def track_points(self, frames: Iterable[np.ndarray], first_points: np.ndarray) -> Iterator[Points]:
     first_points = np.asarray(first_points, np.float32)

@@ -43,7 +43,11 @@ class TrackingSettings:
   temperature: the pointer's softmax temperature; top_k (0: all) and radius
   (grid cells; 0: global) restrict each location's candidates; hard: one-hot
   labels enter the memory; renormalize: masks rescaled to [0, 1] per object
-  and frame, except channels spanning less than renormalize_floor; first_global:
+  and frame, except channels spanning less than renormalize_floor; mask_threshold:
+  masks returned make a pixel object k where k's probability beats background's
+  x t / (1 - t) (one object: above t; 0.5: the argmax; the memory keeps soft masks);
+  min_component_fraction: then an object's connected pieces smaller than this fraction of
+  its largest become background (0: none; output only); first_global:
   the first frame's object cells are candidates everywhere (with a radius);
   min_first_similarity: masks keep object k only where a cell resembles a
   first-frame cell of k that much (0: off);
@@ -70,6 +74,8 @@ class TrackingSettings:
   hard: bool
   renormalize: bool
   renormalize_floor: float
+  mask_threshold: float
+  min_component_fraction: float
   first_global: bool
   min_first_similarity: float
   features: str
@@ -92,6 +98,7 @@ class TrackingSettings:
         top_k=self.top_k, radius=self.radius, hard=self.hard, scale=self.scale,
         max_short_side=self.max_short_side, keypoint_sigma=self.keypoint_sigma,
         renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
+        mask_threshold=self.mask_threshold, min_component_fraction=self.min_component_fraction,
         first_global=self.first_global, min_first_similarity=self.min_first_similarity,
         ensemble_members=self.ensemble_members, feature_dims=self.feature_dims,
         pointer_precision=self.pointer_precision)
