@@ -49,15 +49,15 @@ def main(argv):
   tracker = flags_common.make_tracker()
   if not hasattr(tracker, "soft_masks"):
     raise SystemExit(f"{flags_common.describe(tracker)}: no soft masks to decide (a baseline)")
-  pairs = list(itertools.product([float(t) for t in _THRESHOLDS.value],
-                                 [float(k) for k in _FRACTIONS.value]))
-  for threshold, fraction in pairs:
-    trackers.settings(None, {"mask_threshold": threshold,
-                                          "min_component_fraction": fraction})  # checks both
+  thresholds = [float(t) for t in _THRESHOLDS.value]
+  fractions = [float(k) for k in _FRACTIONS.value]
+  pairs = list(itertools.product(thresholds, fractions))
+  for threshold, fraction in pairs:  # one line naming a value that cannot work
+    trackers.settings(None, {"mask_threshold": threshold, "min_component_fraction": fraction})
   print(f"# {flags_common.describe(tracker)}; tuning part: {', '.join(sequences[:_TUNE.value])}")
   objects = {pair: [] for pair in pairs}
   progress = progress_lib.Progress("track and score", len(sequences), unit="sequences")
-  for index, sequence in enumerate(sequences):
+  for sequence in sequences:
     gt = davis.read_id_stack(masks_lib.mask_paths(davis.annotation_dir(_DAVIS_ROOT.value,
                                                                        sequence)))
     object_ids = labels_lib.first_mask_objects(gt[0])
@@ -66,10 +66,13 @@ def main(argv):
     if len(soft) + 1 != len(gt):
       raise SystemExit(f"{sequence}: {len(soft) + 1} frames, {len(gt)} annotations (this "
                        "benchmark needs every frame annotated, as DAVIS-2016 has)")
-    for pair in pairs:
-      predicted = np.stack([gt[0]] + [tracker.decode_masks(s, *gt.shape[1:], object_ids, *pair)
-                                      for s in soft])
-      objects[pair].append(davis.score_sequence(sequence, gt, predicted))
+    for threshold in thresholds:
+      # Upsampled and thresholded once; each fraction then drops pieces, as decode_masks does last.
+      kept_all = [tracker.decode_masks(s, *gt.shape[1:], object_ids, threshold, 0.0) for s in soft]
+      for fraction in fractions:
+        predicted = np.stack([gt[0]] + [labels_lib.drop_small_components(ids, object_ids, fraction)
+                                        for ids in kept_all])
+        objects[(threshold, fraction)].append(davis.score_sequence(sequence, gt, predicted))
     progress.update(1, extra=sequence)
   tune = _TUNE.value
   print("| mask_threshold | min_component_fraction | J&F | J | F | "
