@@ -1,16 +1,18 @@
-r"""DAVIS J&F of one tracking run's soft masks decided several ways (threshold, pieces).
+r"""DAVIS J&F of one tracking run's soft masks decided several ways (edges, threshold, pieces).
 
-Example (the default model, about 4 minutes of tracking, then about 40 s per pair):
+Example (the default model, about 4 minutes of tracking, then about 40 s per row):
   python -m benchmarks.mask_decisions --davis_root=../shared/data/davis2016 \
+      --guided_filter_radii=0,4,8 \
       --mask_thresholds=0.35,0.4,0.45,0.5 --min_component_fractions=0,0.1,0.2,0.3
 
 Tracks every sequence once with the chosen tracker (the tracking flags: --model,
---profile, --radius, ...), keeps its soft masks, and scores each pair of
---mask_thresholds x --min_component_fractions as `eval.davis --mask_threshold=T
---min_component_fraction=K` would (both settings only decide the masks returned:
-the memory is the same), with the official J and F. Prints one row per pair: J&F,
-J, F over all sequences, and J&F over the first --tune_sequences and over the rest
-(settings are picked on the first part; the rest reports them untouched).
+--profile, --radius, ...), keeps its soft masks and frames, and scores each row of
+--guided_filter_radii x --mask_thresholds x --min_component_fractions as
+`eval.davis --guided_filter_radius=R --mask_threshold=T --min_component_fraction=K`
+would (the three only decide the masks returned: the memory is the same), with the
+official J and F. No --guided_filter_radii: the tracker's own radius. Prints one row
+each: J&F, J, F over all sequences, and J&F over the first --tune_sequences and over the
+rest (settings are picked on the first part; the rest reports them untouched).
 """
 
 import itertools
@@ -33,6 +35,8 @@ _SEQUENCES = flags.DEFINE_list("sequences", [], "Sequences (default: ImageSets v
 _THRESHOLDS = flags.DEFINE_list("mask_thresholds", ["0.5"], "Values of --mask_threshold.")
 _FRACTIONS = flags.DEFINE_list("min_component_fractions", ["0"],
                                "Values of --min_component_fraction.")
+_RADII = flags.DEFINE_list("guided_filter_radii", [], "Values of --guided_filter_radius "
+                           "(default: the tracker's).")
 _TUNE = flags.DEFINE_integer("tune_sequences", 5, "J&F is also given over the first this many "
                              "sequences (where settings are picked) and over the rest.")
 flags.mark_flags_as_required(["davis_root"])
@@ -49,42 +53,49 @@ def main(argv):
   tracker = flags_common.make_tracker()
   if not hasattr(tracker, "soft_masks"):
     raise SystemExit(f"{flags_common.describe(tracker)}: no soft masks to decide (a baseline)")
+  radii = [int(r) for r in _RADII.value] or [tracker.config.guided_filter_radius]
   thresholds = [float(t) for t in _THRESHOLDS.value]
   fractions = [float(k) for k in _FRACTIONS.value]
-  pairs = list(itertools.product(thresholds, fractions))
-  for threshold, fraction in pairs:  # one line naming a value that cannot work
-    trackers.settings(None, {"mask_threshold": threshold, "min_component_fraction": fraction})
+  rows = list(itertools.product(radii, thresholds, fractions))
+  for radius, threshold, fraction in rows:  # one line naming a value that cannot work
+    trackers.settings(None, {"guided_filter_radius": radius, "mask_threshold": threshold,
+                             "min_component_fraction": fraction})
   print(f"# {flags_common.describe(tracker)}; tuning part: {', '.join(sequences[:_TUNE.value])}")
-  objects = {pair: [] for pair in pairs}
+  objects = {row: [] for row in rows}
   progress = progress_lib.Progress("track and score", len(sequences), unit="sequences")
   for sequence in sequences:
     gt = davis.read_id_stack(masks_lib.mask_paths(davis.annotation_dir(_DAVIS_ROOT.value,
                                                                        sequence)))
     object_ids = labels_lib.first_mask_objects(gt[0])
     source = video_io.source_from_path(davis.frame_dir(_DAVIS_ROOT.value, sequence))
-    soft = list(tracker.soft_masks(video_io.rgb_frames(source), gt[0]))[1:]
+    frames = list(video_io.rgb_frames(source))
+    soft = list(tracker.soft_masks(iter(frames), gt[0]))[1:]
     if len(soft) + 1 != len(gt):
       raise SystemExit(f"{sequence}: {len(soft) + 1} frames, {len(gt)} annotations (this "
                        "benchmark needs every frame annotated, as DAVIS-2016 has)")
-    for threshold in thresholds:
-      # Upsampled and thresholded once; each fraction then drops pieces, as decode_masks does last.
-      kept_all = [tracker.decode_masks(s, *gt.shape[1:], object_ids, threshold, 0.0) for s in soft]
+    for radius, threshold in itertools.product(radii, thresholds):
+      # Filtered, upsampled and thresholded once; each fraction then drops pieces, as
+      # decode_masks does last.
+      kept_all = [tracker.decode_masks(s, *gt.shape[1:], object_ids, threshold, 0.0,
+                                       frame=frame, guided_filter_radius=radius)
+                  for s, frame in zip(soft, frames[1:])]
       for fraction in fractions:
         predicted = np.stack([gt[0]] + [labels_lib.drop_small_components(ids, object_ids, fraction)
                                         for ids in kept_all])
-        objects[(threshold, fraction)].append(davis.score_sequence(sequence, gt, predicted))
+        objects[(radius, threshold, fraction)].append(
+            davis.score_sequence(sequence, gt, predicted))
     progress.update(1, extra=sequence)
   tune = _TUNE.value
-  print("| mask_threshold | min_component_fraction | J&F | J | F | "
+  print("| guided_filter_radius | mask_threshold | min_component_fraction | J&F | J | F | "
         f"J&F first {tune} | J&F the other {len(sequences) - tune} |")
-  print("|---|---|---|---|---|---|---|")
-  for pair in pairs:
-    every = [o for per_sequence in objects[pair] for o in per_sequence]
-    first = [o for per_sequence in objects[pair][:tune] for o in per_sequence]
-    rest = [o for per_sequence in objects[pair][tune:] for o in per_sequence]
+  print("|---|---|---|---|---|---|---|---|")
+  for row in rows:
+    every = [o for per_sequence in objects[row] for o in per_sequence]
+    first = [o for per_sequence in objects[row][:tune] for o in per_sequence]
+    rest = [o for per_sequence in objects[row][tune:] for o in per_sequence]
     scores = davis.DavisResults(every).global_scores()
-    print(f"| {pair[0]} | {pair[1]} | {scores['J&F-Mean']:.4f} | {scores['J-Mean']:.4f} | "
-          f"{scores['F-Mean']:.4f} | {_jf(first)} | {_jf(rest)} |")
+    print(f"| {row[0]} | {row[1]} | {row[2]} | {scores['J&F-Mean']:.4f} | "
+          f"{scores['J-Mean']:.4f} | {scores['F-Mean']:.4f} | {_jf(first)} | {_jf(rest)} |")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ _INFERENCE_CHECKS = {
     "renormalize_floor": _non_negative,
     "mask_threshold": _open_unit,
     "min_component_fraction": _unit,
+    "guided_filter_radius": _whole,
     "min_first_similarity": _number,
 }
 

@@ -81,7 +81,7 @@ def test_train_throughput_times_the_trainers_own_step(synthetic_clips):
 
 
 def test_mask_decisions_reproduce_eval_davis(tmp_path):
-  """Each row is eval.davis's J&F with that pair's two flags (the shipped default's networks)."""
+  """Each row is eval.davis's J&F with that row's three flags (the shipped default's networks)."""
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
   from tests import testing_utils  # pylint: disable=g-import-not-at-top
@@ -95,19 +95,21 @@ def test_mask_decisions_reproduce_eval_davis(tmp_path):
   synthetic.write_dataset(str(tmp_path), num_videos=2, num_frames=6, height=48, width=64)
   davis_root = str(tmp_path / "davis")
   table = run("benchmarks.mask_decisions", f"--davis_root={davis_root}", "--tune_sequences=1",
-              "--mask_thresholds=0.5,0.3", "--min_component_fractions=0,1")
-  rows = {tuple(cells[:2]): cells[2:] for cells in
+              "--guided_filter_radii=0,4", "--mask_thresholds=0.5,0.3",
+              "--min_component_fractions=0,1")
+  rows = {tuple(cells[:3]): cells[3:] for cells in
           ([c.strip() for c in line.strip(" |").split("|")] for line in table.splitlines()
-           if line.startswith("| 0."))}
-  assert set(rows) == {("0.5", "0.0"), ("0.5", "1.0"), ("0.3", "0.0"), ("0.3", "1.0")}
-  for pair in (("0.5", "0.0"), ("0.3", "1.0")):
-    folder = tmp_path / f"r{pair[0]}_{pair[1]}"
+           if line.startswith("| 0 |") or line.startswith("| 4 |"))}
+  assert set(rows) == {(r, t, k) for r in ("0", "4") for t in ("0.5", "0.3") for k in ("0.0", "1.0")}
+  for row in (("0", "0.5", "0.0"), ("4", "0.3", "1.0")):
+    folder = tmp_path / "r{}_{}_{}".format(*row)
     run("eval.davis", f"--davis_root={davis_root}", f"--results_dir={folder}", "--nohtml",
-        f"--mask_threshold={pair[0]}", f"--min_component_fraction={pair[1]}")
+        f"--guided_filter_radius={row[0]}", f"--mask_threshold={row[1]}",
+        f"--min_component_fraction={row[2]}")
     with open(folder / "global_results-val.csv") as f:
       expected = float(next(csv.DictReader(f))["J&F-Mean"])
-    assert float(rows[pair][0]) == pytest.approx(expected, abs=1e-4)
-  assert rows[("0.5", "0.0")][0] != rows[("0.3", "1.0")][0]  # the pairs decide differently
+    assert float(rows[row][0]) == pytest.approx(expected, abs=1e-4)
+  assert rows[("0", "0.5", "0.0")][0] != rows[("4", "0.3", "1.0")][0]  # they decide differently
   # J&F over both sequences is the mean of its two parts' (one object each).
   for jf, _, _, first, rest in rows.values():
     assert float(jf) == pytest.approx((float(first) + float(rest)) / 2, abs=2e-4)

@@ -383,6 +383,57 @@ class TrackerTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(np.count_nonzero(argmax[1][4::8, 4::8]), 2)
     self.assertAllEqual(lowered[1][4::8, 4::8], first[4::8, 4::8])
 
+  def test_guided_filter_puts_a_blurred_edge_on_the_frame_edge(self):
+    # The frame: two colours meeting between columns 19 and 20. The mask: 1 up to column
+    # 18, 0 from 22, a ramp between (0.5 at 20), as a label grid blurs an edge; so its
+    # decision moves with the threshold (19 to 22 columns). Filtered with radius 8 it is
+    # near 1 left and near 0 right of the frame's edge (0.95 / 0.14 beside it), so every
+    # threshold from 0.2 to 0.8 keeps exactly the 20 columns of the first colour.
+    guide = np.zeros((32, 48, 3), np.float32)
+    guide[:, :20] = [0.8, 0.2, 0.1]
+    guide[:, 20:] = [0.1, 0.5, 0.3]
+    ramp = np.clip((22 - np.arange(48)) / 4.0, 0, 1)
+    soft = np.broadcast_to(np.stack([1 - ramp, ramp], -1), (32, 48, 2)).astype(np.float32)
+    filtered = labels.guided_filter(guide, soft, 8)
+    for threshold in (0.2, 0.3, 0.5, 0.7, 0.8):
+      self.assertAllEqual(np.count_nonzero(filtered[..., 1] > threshold, axis=1), [20] * 32)
+    self.assertEqual(np.count_nonzero(soft[0, :, 1] > 0.2), 22)  # unfiltered: 19 to 22
+    self.assertEqual(np.count_nonzero(soft[0, :, 1] > 0.8), 19)
+    # Linear in the masks: channels summing to 1 still do, on any frame; radius 0: as given.
+    rng = np.random.default_rng(0)
+    three = rng.dirichlet(np.ones(3), size=(24, 40)).astype(np.float32)
+    noisy = labels.guided_filter(rng.random((24, 40, 3), dtype=np.float32), three, 5)
+    self.assertAllClose(noisy.sum(-1), np.ones((24, 40)), atol=1e-4)
+    self.assertIs(labels.guided_filter(guide, soft, 0), soft)
+    # Fitted at a quarter size, it still takes the frame's edge; a 3 x 2 frame is fitted as is.
+    quarter = labels.guided_filter(guide, soft, 8, subsample=4)
+    self.assertAllEqual(np.count_nonzero(quarter[..., 1] > 0.5, axis=1), [20] * 32)
+    tiny = labels.guided_filter(guide[:3, :2], soft[:3, :2], 8, subsample=4)
+    self.assertAllClose(tiny, labels.guided_filter(guide[:3, :2], soft[:3, :2], 8))
+
+  def test_guided_filter_radius_moves_tracked_masks_onto_the_object(self):
+    # As in the threshold test above: a 3 x 3 box filter of the labels blurs the
+    # object's edges over a cell, so a threshold of 0.4 alone misses 128 pixels of it
+    # (the argmax cuts off cells' edges). The object is white on black in the frames:
+    # filtered with radius 12 (pixels of the 48 x 64 frame as tracked), the mask is it.
+    frames = [np.zeros((48, 64, 3), np.uint8) for _ in range(2)]
+    for frame in frames:
+      frame[16:32, 16:40] = 255
+    first = np.zeros((48, 64), np.uint8)
+    first[16:32, 16:40] = 1
+    config = dict(temperature=1.0, radius=1, use_first=False, window=1, mask_threshold=0.4)
+    plain = list(trackers.PointerTracker(_ConstantEmbedder(), trackers.PropagationConfig(
+        **config)).track_masks(iter(frames), first))
+    tracker = trackers.PointerTracker(_ConstantEmbedder(), trackers.PropagationConfig(
+        **config, guided_filter_radius=12))
+    filtered = list(tracker.track_masks(iter(frames), first))
+    self.assertEqual(np.count_nonzero(plain[1] != first), 128)
+    self.assertAllEqual(filtered[1], first)
+    soft = list(tracker.soft_masks(iter(frames), first))[1]
+    with self.assertRaisesRegex(ValueError, "needs the frame"):
+      tracker.decode_masks(soft, 48, 64, np.array([1]))
+    self.assertAllEqual(tracker.decode_masks(soft, 48, 64, np.array([1]), frame=frames[1]), first)
+
   def test_gate_moves_unlike_cells_to_background(self):
     first_embedding = np.zeros((2, 2, 2), np.float32)
     first_embedding[..., 0] = 1.0  # every first-frame cell is e0

@@ -275,6 +275,8 @@ def test_truncated_video_is_said_and_recorded(tmp_path):
     ({"mask_threshold": 1.0}, "mask_threshold=1.0: must be between 0 and 1"),
     ({"mask_threshold": 0}, "mask_threshold=0.0: must be between 0 and 1"),
     ({"min_component_fraction": 1.5}, "min_component_fraction=1.5: must be between 0 and 1"),
+    ({"guided_filter_radius": -3}, "guided_filter_radius=-3: must be a whole number >= 0"),
+    ({"guided_filter_radius": 2.5}, "guided_filter_radius=2.5"),
 ])
 def test_settings_that_cannot_track_are_refused(overrides, message):
   with pytest.raises(validation.SettingError, match=message):

@@ -57,6 +57,10 @@ MASK_THRESHOLD = flags.DEFINE_float(
 MIN_COMPONENT_FRACTION = flags.DEFINE_float(
     "min_component_fraction", None, "Masks: an object's connected pieces smaller than this "
     "fraction of its largest piece become background (0: keep every piece).")
+GUIDED_FILTER_RADIUS = flags.DEFINE_integer(
+    "guided_filter_radius", None, "Masks: before the threshold, move the soft masks onto the "
+    "frame's colour edges with a guided filter of this radius (pixels of the frame as "
+    "tracked, after --scale / --max_short_side; 0: off).")
 FIRST_GLOBAL = flags.DEFINE_bool("first_global", None, "With --radius: also search the first "
                                  "frame's object cells over the whole frame (re-finds objects "
                                  "that left and came back).")
@@ -82,7 +86,8 @@ FEATURES = flags.DEFINE_enum("features", None, list(serving.FEATURES),
 _OVERRIDES = (SCALE, MAX_SHORT_SIDE, OUTPUT_STRIDE, KEYPOINT_SIGMA, MEMORY, WINDOW, USE_FIRST,
               TEMPERATURE, TOP_K, RADIUS, HARD, COARSE_RADIUS, FINE_RADIUS, FEATURES,
               RENORMALIZE, RENORMALIZE_FLOOR, MASK_THRESHOLD,
-              MIN_COMPONENT_FRACTION, FIRST_GLOBAL, MIN_FIRST_SIMILARITY, FEATURE_DIMS,
+              MIN_COMPONENT_FRACTION, GUIDED_FILTER_RADIUS, FIRST_GLOBAL, MIN_FIRST_SIMILARITY,
+              FEATURE_DIMS,
               POINTER_PRECISION, NETWORK_PRECISION)
 
 

@@ -98,6 +98,10 @@ def get_base_config() -> ml_collections.ConfigDict:
   # Masks returned: an object's connected pieces smaller than this fraction of its largest
   # piece become background (stray copies on lookalike background; 0: keep every piece).
   config.inference.min_component_fraction = 0.0
+  # Masks returned: the soft masks, blurred across object edges by the label grid, are
+  # moved onto the frame's colour edges first by a guided filter of this radius (pixels
+  # of the frame as tracked; 0: off). Output only.
+  config.inference.guided_filter_radius = 0
   # With a local radius, also search the first frame's object cells over the whole
   # frame, so an object that left and came back elsewhere is found again.
   config.inference.first_global = False

@@ -47,7 +47,9 @@ class TrackingSettings:
   masks returned make a pixel object k where k's probability beats background's
   x t / (1 - t) (one object: above t; 0.5: the argmax; the memory keeps soft masks);
   min_component_fraction: then an object's connected pieces smaller than this fraction of
-  its largest become background (0: none; output only); first_global:
+  its largest become background (0: none; output only); guided_filter_radius: before
+  the threshold, masks returned are moved onto the frame's edges by a colour guided
+  filter of this radius in pixels of the frame as tracked (0: off; output only); first_global:
   the first frame's object cells are candidates everywhere (with a radius);
   min_first_similarity: masks keep object k only where a cell resembles a
   first-frame cell of k that much (0: off);
@@ -76,6 +78,7 @@ class TrackingSettings:
   renormalize_floor: float
   mask_threshold: float
   min_component_fraction: float
+  guided_filter_radius: int
   first_global: bool
   min_first_similarity: float
   features: str
@@ -99,6 +102,7 @@ class TrackingSettings:
         max_short_side=self.max_short_side, keypoint_sigma=self.keypoint_sigma,
         renormalize=self.renormalize, renormalize_floor=self.renormalize_floor,
         mask_threshold=self.mask_threshold, min_component_fraction=self.min_component_fraction,
+        guided_filter_radius=self.guided_filter_radius,
         first_global=self.first_global, min_first_similarity=self.min_first_similarity,
         ensemble_members=self.ensemble_members, feature_dims=self.feature_dims,
         pointer_precision=self.pointer_precision)

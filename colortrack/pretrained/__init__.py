@@ -16,7 +16,8 @@ DEFAULT_MODEL = os.path.join(DIRECTORY, "ensemble_cpu")
 # load_tracker's `profile=`; explicit flags and keywords override a profile's settings.
 # "default" is the default model as it is (its own settings: frames embedded at most 400
 # pixels on their short side, radius 13 cells); "best" embeds 480p frames as they are and
-# searches 16 cells around each (slower, +0.019 DAVIS-2016 dev J&F).
+# searches 16 cells around each (slower, +0.008 DAVIS-2016 dev J&F, -0.001 on the 5
+# sequences the settings were chosen on).
 PROFILES = {
     "best": ("ensemble_cpu", {"max_short_side": 480, "radius": 16}),  # four networks
     "default": ("ensemble_cpu", {}),  # four networks, smaller frames and window
