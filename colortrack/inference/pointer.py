@@ -80,7 +80,7 @@ _last_resize = (None, 0, 0, None)
 
 # The guided filter's coefficients are fitted at 1/4 of the frame as tracked, near the
 # label grid's own resolution, and applied at full size (He and Sun's fast guided filter,
-# 2015): ~8 ms instead of ~50 per 712x400 frame, and 0.7059 vs 0.7031 DAVIS dev J&F for
+# 2015): 5 ms instead of 39 per 712x400 frame, and 0.7059 vs 0.7031 DAVIS dev J&F for
 # the default (BENCHMARKS.md, "Masks that follow the frame's edges").
 GUIDED_FILTER_SUBSAMPLE = 4
 
